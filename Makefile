@@ -1,0 +1,58 @@
+# sentio — build, run and test. Everything runs inside the toolbox (toolbox/run: a Debian sid
+# rootfs with whisper.cpp, ONNX Runtime, espeak-ng, nats-server ...) unless NATIVE=1, which runs
+# the same commands on a host that already has those installed.
+
+SHELL := /bin/bash
+ifeq ($(NATIVE),1)
+TB :=
+TBTRAIN :=
+else
+TB := toolbox/run
+TBTRAIN := SENTIO_TOOLBOX_PROFILE=train toolbox/run
+endif
+
+GOTAGS  ?= whisper
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/sentio-health/sentio/cli.version=$(VERSION) -X github.com/sentio-health/sentio/cli.commit=$(COMMIT)
+TESTFLAGS ?=
+SHARED  ?= $(abspath ../shared)
+
+.PHONY: all build run test test-go test-scripts lint bench fuzz toolbox dockerfile model-reasoning model-asr clean help
+
+all: build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+toolbox: ## create (or refresh) the toolbox rootfs
+	$(TB) go version
+
+build: ## build bin/sentio (cgo, whisper.cpp)
+	$(TB) go build -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/sentio ./cmd/sentio
+
+run: build ## build and run the daemon on its embedded defaults (Ctrl-C stops it)
+	$(TB) bin/sentio run $(ARGS)
+
+test: build ## the whole test suite
+	$(TB) env SENTIO_SHARED=$(SHARED) SENTIO_BIN=$(CURDIR)/bin/sentio go test -tags '$(GOTAGS)' -timeout 60m -count=1 $(TESTFLAGS) ./...
+	$(TB) toolbox/check-dockerfile
+
+lint: ## go vet and staticcheck
+	$(TB) go vet -tags '$(GOTAGS)' ./...
+	$(TB) go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags '$(GOTAGS)' ./...
+
+bench: ## benchmarks (see README: Performance)
+	$(TB) env SENTIO_SHARED=$(SHARED) go test -tags '$(GOTAGS)' -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./...
+
+dockerfile: ## regenerate toolbox/Dockerfile from the package lists
+	toolbox/gen-dockerfile > toolbox/Dockerfile
+
+model-reasoning: ## retrain the reasoning model from scratch (toolbox profile "train")
+	$(TBTRAIN) $(MAKE) -C models/reasoning SHARED=$(SHARED)
+
+model-asr: ## retrain (or resume) the ASR model (toolbox profile "train")
+	$(TBTRAIN) $(MAKE) -C models/asr SHARED=$(SHARED)
+
+clean:
+	rm -rf bin

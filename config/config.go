@@ -1,0 +1,162 @@
+// Package config declares sentio's configuration: one struct tree whose field comments are the
+// user documentation, with defaults, loading (YAML file, SENTIO_* environment, flags) and
+// validation kept beside it.
+package config
+
+import "time"
+
+// Config is the whole configuration of a sentio process.
+type Config struct {
+	// NATS says how sentio reaches NATS JetStream and which streams and subjects it uses.
+	NATS NATS `yaml:"nats"`
+	// Pipeline sizes the stage worker pools and the queues between them.
+	Pipeline Pipeline `yaml:"pipeline"`
+	// ASR configures speech recognition with whisper.cpp.
+	ASR ASR `yaml:"asr"`
+	// LangID configures language identification.
+	LangID LangID `yaml:"langid"`
+	// Reasoning configures the sentiment reasoning model.
+	Reasoning Reasoning `yaml:"reasoning"`
+	// Log configures the process log.
+	Log Log `yaml:"log"`
+	// HTTP configures the health and metrics endpoint.
+	HTTP HTTP `yaml:"http"`
+	// StateDir holds the embedded NATS server's JetStream store and other local state.
+	StateDir string `yaml:"state_dir"`
+	// ShutdownTimeout bounds the graceful drain on SIGTERM; work still running after it is
+	// abandoned unacked (it is redelivered later).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// NATS is the connection to NATS and the names of streams, subjects and consumers.
+type NATS struct {
+	// Embedded runs a NATS server with JetStream inside the process (single-machine mode).
+	// When false, URL names an external server or cluster.
+	Embedded bool `yaml:"embedded"`
+	// Listen is the embedded server's client address, so other tools can connect.
+	Listen string `yaml:"listen"`
+	// URL is the server (or comma-separated servers) to connect to when not embedded.
+	URL string `yaml:"url"`
+	// Creds is a NATS credentials file (JWT and nkey seed).
+	Creds string `yaml:"creds"`
+	// NKey is an nkey seed file.
+	NKey string `yaml:"nkey"`
+	// User and Password authenticate with a user name and password.
+	User string `yaml:"user"`
+	// Password is a secret: it is redacted when the config is printed.
+	Password string `yaml:"password" secret:"true"`
+	// Token authenticates with a token; a secret, redacted when printed.
+	Token string `yaml:"token" secret:"true"`
+	// TLS configures TLS to the server.
+	TLS TLS `yaml:"tls"`
+	// Replicas is the replica count of the streams sentio creates (1 or 3 or 5 in a cluster).
+	Replicas int `yaml:"replicas"`
+	// AudioStream is the JetStream stream holding input audio.
+	AudioStream string `yaml:"audio_stream"`
+	// AudioSubject is the subject prefix of input audio: <prefix>.<call_id>.
+	AudioSubject string `yaml:"audio_subject"`
+	// ResultStream is the JetStream stream holding results.
+	ResultStream string `yaml:"result_stream"`
+	// ResultSubject is the subject prefix of results: <prefix>.<call_id>.
+	ResultSubject string `yaml:"result_subject"`
+	// DLQStream is the JetStream stream holding rejected input.
+	DLQStream string `yaml:"dlq_stream"`
+	// DLQSubject is the subject prefix of rejects: <prefix>.<call_id>.
+	DLQSubject string `yaml:"dlq_subject"`
+	// Consumer is the durable consumer name shared by all sentio instances.
+	Consumer string `yaml:"consumer"`
+	// MaxDeliver is how often a message is delivered before it goes to the DLQ.
+	MaxDeliver int `yaml:"max_deliver"`
+	// AckWait is how long JetStream waits for an ack (or an in-progress signal) before redelivery.
+	AckWait time.Duration `yaml:"ack_wait"`
+	// MaxAckPending bounds the unacknowledged messages in flight across all instances.
+	MaxAckPending int `yaml:"max_ack_pending"`
+	// MaxAge is how long the streams keep messages (0 keeps them until limits apply).
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxBytes bounds each stream's size in bytes (-1 for no limit).
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// TLS configures TLS for the NATS connection.
+type TLS struct {
+	// CA is a PEM file of certificate authorities to trust.
+	CA string `yaml:"ca"`
+	// Cert is the client certificate (PEM) for mutual TLS.
+	Cert string `yaml:"cert"`
+	// Key is the client key (PEM) for mutual TLS.
+	Key string `yaml:"key"`
+}
+
+// Pipeline sizes the workers and queues of the stages.
+type Pipeline struct {
+	// SegmentWorkers is the number of segmenter workers (stream mode).
+	SegmentWorkers int `yaml:"segment_workers"`
+	// ASRWorkers is the number of concurrent whisper.cpp workers, each with its own state.
+	ASRWorkers int `yaml:"asr_workers"`
+	// ReasonWorkers is the number of concurrent reasoning workers.
+	ReasonWorkers int `yaml:"reason_workers"`
+	// QueueSize is the capacity of the queue in front of each stage.
+	QueueSize int `yaml:"queue_size"`
+	// MaxUtterance is the longest utterance the segmenter emits before it cuts.
+	MaxUtterance time.Duration `yaml:"max_utterance"`
+	// IdleFlush flushes a stream-mode call that has received no audio for this long.
+	IdleFlush time.Duration `yaml:"idle_flush"`
+}
+
+// ASR configures whisper.cpp.
+type ASR struct {
+	// Model is the whisper.cpp ggml model file.
+	Model string `yaml:"model"`
+	// VADModel is the Silero VAD model in ggml form; empty disables voice activity detection.
+	VADModel string `yaml:"vad_model"`
+	// Threads is the number of threads per ASR worker.
+	Threads int `yaml:"threads"`
+	// Languages is the set of languages whisper may choose from (ISO 639-1 codes).
+	Languages []string `yaml:"languages"`
+	// Language forces one language instead of detecting it; empty detects.
+	Language string `yaml:"language"`
+	// UseGPU lets whisper.cpp use a ggml GPU backend when one is installed.
+	UseGPU bool `yaml:"use_gpu"`
+}
+
+// LangID configures language identification.
+type LangID struct {
+	// Languages is the set of languages identified (ISO 639-1 codes); others are unsupported.
+	Languages []string `yaml:"languages"`
+	// MinChars is the shortest text lingua-go decides on alone; shorter text defers to whisper.
+	MinChars int `yaml:"min_chars"`
+	// WhisperWeight is the weight of whisper's language probabilities when fused with lingua's (0..1).
+	WhisperWeight float64 `yaml:"whisper_weight"`
+}
+
+// Reasoning configures the sentiment reasoning model.
+type Reasoning struct {
+	// ModelDir is the directory holding model.json and the ONNX graph.
+	ModelDir string `yaml:"model_dir"`
+	// Provider is the ONNX Runtime execution provider: cpu, cuda or auto.
+	Provider string `yaml:"provider"`
+	// Threads is ONNX Runtime's intra-op thread count.
+	Threads int `yaml:"threads"`
+	// MaxBatch is the largest micro-batch of texts run together.
+	MaxBatch int `yaml:"max_batch"`
+	// MaxWait is how long a request waits for others to fill a batch.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// ORTLibrary is the path of the ONNX Runtime shared library.
+	ORTLibrary string `yaml:"ort_library"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json; auto picks text on a terminal and json otherwise.
+	Format string `yaml:"format"`
+	// IncludeText puts transcripts (patient speech, health data) into log lines.
+	IncludeText bool `yaml:"include_text"`
+}
+
+// HTTP configures the health and metrics endpoint.
+type HTTP struct {
+	// Listen is the address of /healthz, /readyz and /metrics; empty disables it.
+	Listen string `yaml:"listen"`
+}
