@@ -1,0 +1,121 @@
+// Package testenv gives tests the project's fixed points: the repository root, the shared data
+// beside it, the built binary, and a real embedded NATS server with JetStream.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// RepoRoot returns the repository root (the directory holding go.mod).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Shared returns the path of rel inside the shared data directory (SENTIO_SHARED, or ../shared
+// beside the repository), failing the test when it is missing: CI always has it.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	base := os.Getenv("SENTIO_SHARED")
+	if base == "" {
+		base = filepath.Join(filepath.Dir(RepoRoot(t)), "shared")
+	}
+	p := filepath.Join(base, rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("testenv: shared data %s is missing (set SENTIO_SHARED to the shared/ directory): %v", rel, err)
+	}
+	return p
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// Binary returns the path of a sentio binary: SENTIO_BIN when set (make test sets it to
+// bin/sentio), otherwise one built once per test process with the whisper tag.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("SENTIO_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sentio-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "sentio")
+		cmd := exec.Command("go", "build", "-tags", "whisper", "-o", builtBin, "./cmd/sentio")
+		cmd.Dir = RepoRoot(t)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return "testenv: building sentio: " + e.err.Error() + "\n" + e.out }
+
+// RunJetStream starts a real embedded NATS server with JetStream on a random loopback port and
+// returns it; it shuts down when the test ends.
+func RunJetStream(t testing.TB) *server.Server {
+	t.Helper()
+	opts := &server.Options{
+		Host:      "127.0.0.1",
+		Port:      -1,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+		NoLog:     true,
+		NoSigs:    true,
+	}
+	return RunServer(t, opts)
+}
+
+// RunServer starts an embedded NATS server with the given options; it shuts down when the test ends.
+func RunServer(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("testenv: nats server: %v", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("testenv: nats server not ready within 10s")
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s
+}
