@@ -1,0 +1,227 @@
+package wire
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Header names of audio input. Every name starts with "Sentio-"; values are plain text.
+const (
+	// HeaderCallID is the call id; the last subject token is used when it is absent.
+	HeaderCallID = "Sentio-Call-Id"
+	// HeaderMode is "clip" (one message is a whole recording) or "stream" (ordered chunks of a
+	// live call). Absent means clip.
+	HeaderMode = "Sentio-Mode"
+	// HeaderSeq is the sequence number of a stream-mode chunk, from 0, without gaps.
+	HeaderSeq = "Sentio-Seq"
+	// HeaderCodec is the encoding of a stream-mode chunk (see Codec). In clip mode it is
+	// optional: the container (WAV ...) is recognised from its bytes.
+	HeaderCodec = "Sentio-Codec"
+	// HeaderRate is the sample rate in Hz of a stream-mode chunk.
+	HeaderRate = "Sentio-Rate"
+	// HeaderChannels is the number of interleaved channels of a stream-mode chunk (default 1).
+	HeaderChannels = "Sentio-Channels"
+	// HeaderRole is the speaker role of the channels, comma separated in channel order
+	// ("agent,customer"; a single value for mono). Absent means "unknown".
+	HeaderRole = "Sentio-Role"
+	// HeaderEnd marks the last chunk of a stream ("true"); the chunk may be empty.
+	HeaderEnd = "Sentio-End"
+	// HeaderOffset is the optional position of a chunk's first sample (per channel, at the
+	// declared rate) from the start of the call; by default seq × the chunk's length.
+	HeaderOffset = "Sentio-Offset"
+	// HeaderObject names a NATS Object Store object holding the audio ("bucket/name") for clips
+	// larger than the server's maximum payload; the message body is then empty.
+	HeaderObject = "Sentio-Object"
+)
+
+// Header names sentio adds to DLQ entries (besides every original header).
+const (
+	// HeaderReason is the human-readable reason the input was rejected.
+	HeaderReason = "Sentio-Reason"
+	// HeaderReasonCode is a stable machine-readable reason (see the Reason* constants).
+	HeaderReasonCode = "Sentio-Reason-Code"
+	// HeaderStage is the pipeline stage that rejected the input.
+	HeaderStage = "Sentio-Stage"
+	// HeaderSubject is the subject the input was published on.
+	HeaderSubject = "Sentio-Original-Subject"
+	// HeaderDelivered is how many times the input had been delivered when it was rejected.
+	HeaderDelivered = "Sentio-Delivered"
+	// HeaderStreamSeq is the input's sequence number in the audio stream.
+	HeaderStreamSeq = "Sentio-Stream-Seq"
+)
+
+// Reason codes carried in HeaderReasonCode.
+const (
+	ReasonNotAudio       = "not_audio"
+	ReasonTruncated      = "truncated"
+	ReasonBadHeader      = "bad_header"
+	ReasonMissingHeader  = "missing_header"
+	ReasonEmpty          = "empty"
+	ReasonTooLarge       = "too_large"
+	ReasonBadRate        = "bad_rate"
+	ReasonSequenceGap    = "sequence_gap"
+	ReasonLateChunk      = "late_chunk"
+	ReasonMaxDeliveries  = "max_deliveries"
+	ReasonProcessing     = "processing_failed"
+	ReasonObjectNotFound = "object_not_found"
+)
+
+// Mode is how audio arrives: whole clips or ordered chunks of a stream.
+type Mode string
+
+// The modes of audio input.
+const (
+	ModeClip   Mode = "clip"
+	ModeStream Mode = "stream"
+)
+
+// Codec is the sample encoding of a stream-mode chunk.
+type Codec string
+
+// The codecs of stream-mode chunks.
+const (
+	CodecS16LE Codec = "pcm_s16le" // signed 16-bit little-endian PCM
+	CodecF32LE Codec = "pcm_f32le" // 32-bit float little-endian PCM in [-1, 1]
+	CodecULaw  Codec = "mulaw"     // G.711 µ-law, 8 bits per sample
+	CodecALaw  Codec = "alaw"      // G.711 A-law, 8 bits per sample
+)
+
+// BytesPerSample returns the size of one sample of c, or 0 when c is unknown.
+func (c Codec) BytesPerSample() int {
+	switch c {
+	case CodecS16LE:
+		return 2
+	case CodecF32LE:
+		return 4
+	case CodecULaw, CodecALaw:
+		return 1
+	}
+	return 0
+}
+
+// HeaderError is a missing or malformed header: the input can never succeed as sent.
+type HeaderError struct {
+	// Header is the header name.
+	Header string
+	// Code is ReasonMissingHeader or ReasonBadHeader.
+	Code string
+	// Msg says what is wrong and what is expected.
+	Msg string
+}
+
+func (e *HeaderError) Error() string { return e.Header + ": " + e.Msg }
+
+// Chunk is the parsed header of one stream-mode chunk.
+type Chunk struct {
+	CallID   string
+	Seq      uint64
+	Codec    Codec
+	Rate     int
+	Channels int
+	Roles    []string
+	End      bool
+	// Offset is the chunk's first sample from the start of the call (per channel, at Rate), or
+	// -1 when the header is absent.
+	Offset int64
+}
+
+// ModeOf returns the mode the headers declare (clip when absent).
+func ModeOf(h nats.Header) (Mode, error) {
+	switch v := strings.ToLower(strings.TrimSpace(h.Get(HeaderMode))); v {
+	case "", string(ModeClip):
+		return ModeClip, nil
+	case string(ModeStream):
+		return ModeStream, nil
+	default:
+		return "", &HeaderError{HeaderMode, ReasonBadHeader, fmt.Sprintf("%q is not a mode; use clip or stream", v)}
+	}
+}
+
+// CallID returns the call id from the header or, failing that, the last token of subject.
+func CallID(h nats.Header, subject string) string {
+	if v := strings.TrimSpace(h.Get(HeaderCallID)); v != "" {
+		return v
+	}
+	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
+		return subject[i+1:]
+	}
+	return subject
+}
+
+// Roles splits a HeaderRole value for n channels; missing roles are "unknown".
+func Roles(v string, n int) []string {
+	roles := make([]string, n)
+	parts := strings.Split(v, ",")
+	for i := range roles {
+		roles[i] = "unknown"
+		if i < len(parts) && strings.TrimSpace(parts[i]) != "" {
+			roles[i] = strings.ToLower(strings.TrimSpace(parts[i]))
+		}
+	}
+	return roles
+}
+
+// ParseChunk validates the headers of a stream-mode chunk.
+func ParseChunk(h nats.Header, subject string) (Chunk, error) {
+	c := Chunk{CallID: CallID(h, subject), Channels: 1, Offset: -1}
+	seq := h.Get(HeaderSeq)
+	if seq == "" {
+		return c, &HeaderError{HeaderSeq, ReasonMissingHeader, "a stream-mode chunk needs its sequence number (0, 1, 2 ...)"}
+	}
+	var err error
+	if c.Seq, err = strconv.ParseUint(strings.TrimSpace(seq), 10, 64); err != nil {
+		return c, &HeaderError{HeaderSeq, ReasonBadHeader, fmt.Sprintf("%q is not a non-negative integer", seq)}
+	}
+	c.End = strings.EqualFold(strings.TrimSpace(h.Get(HeaderEnd)), "true")
+	codec := Codec(strings.ToLower(strings.TrimSpace(h.Get(HeaderCodec))))
+	if codec == "" {
+		return c, &HeaderError{HeaderCodec, ReasonMissingHeader, "a stream-mode chunk needs its codec (pcm_s16le, pcm_f32le, mulaw or alaw)"}
+	}
+	if codec.BytesPerSample() == 0 {
+		return c, &HeaderError{HeaderCodec, ReasonBadHeader, fmt.Sprintf("%q is not a supported codec; use pcm_s16le, pcm_f32le, mulaw or alaw", codec)}
+	}
+	c.Codec = codec
+	rate := h.Get(HeaderRate)
+	if rate == "" {
+		return c, &HeaderError{HeaderRate, ReasonMissingHeader, "a stream-mode chunk needs its sample rate in Hz"}
+	}
+	if c.Rate, err = strconv.Atoi(strings.TrimSpace(rate)); err != nil || c.Rate < 4000 || c.Rate > 192000 {
+		return c, &HeaderError{HeaderRate, ReasonBadRate, fmt.Sprintf("%q is not a sample rate between 4000 and 192000 Hz", rate)}
+	}
+	if ch := h.Get(HeaderChannels); ch != "" {
+		if c.Channels, err = strconv.Atoi(strings.TrimSpace(ch)); err != nil || c.Channels < 1 || c.Channels > 8 {
+			return c, &HeaderError{HeaderChannels, ReasonBadHeader, fmt.Sprintf("%q is not a channel count between 1 and 8", ch)}
+		}
+	}
+	c.Roles = Roles(h.Get(HeaderRole), c.Channels)
+	if off := h.Get(HeaderOffset); off != "" {
+		if c.Offset, err = strconv.ParseInt(strings.TrimSpace(off), 10, 64); err != nil || c.Offset < 0 {
+			return c, &HeaderError{HeaderOffset, ReasonBadHeader, fmt.Sprintf("%q is not a non-negative sample offset", off)}
+		}
+	}
+	return c, nil
+}
+
+// Header returns the headers that describe c, for publishers.
+func (c Chunk) Header() nats.Header {
+	h := nats.Header{}
+	h.Set(HeaderCallID, c.CallID)
+	h.Set(HeaderMode, string(ModeStream))
+	h.Set(HeaderSeq, strconv.FormatUint(c.Seq, 10))
+	h.Set(HeaderCodec, string(c.Codec))
+	h.Set(HeaderRate, strconv.Itoa(c.Rate))
+	h.Set(HeaderChannels, strconv.Itoa(c.Channels))
+	if len(c.Roles) > 0 {
+		h.Set(HeaderRole, strings.Join(c.Roles, ","))
+	}
+	if c.End {
+		h.Set(HeaderEnd, "true")
+	}
+	if c.Offset >= 0 {
+		h.Set(HeaderOffset, strconv.FormatInt(c.Offset, 10))
+	}
+	return h
+}

@@ -1,0 +1,104 @@
+package wire
+
+// SchemaVersion is the version of the result and summary JSON; it changes only with an
+// incompatible change, and schema/result.v<SchemaVersion>.json describes it.
+const SchemaVersion = "1"
+
+// Labels are the sentiment labels, in the order of Scores.
+var Labels = []string{"negative", "neutral", "positive"}
+
+// Language sources: which evidence decided the language of an utterance.
+const (
+	// SourceFused means lingua-go's and whisper's probabilities were combined.
+	SourceFused = "fused"
+	// SourceLingua means lingua-go decided alone (whisper gave no probabilities).
+	SourceLingua = "lingua"
+	// SourceWhisper means whisper decided: the text was too short or ambiguous for lingua-go.
+	SourceWhisper = "whisper"
+	// SourceNone means nothing could decide (no text and no whisper guess).
+	SourceNone = "none"
+)
+
+// Result is the analysis of one utterance, published on <result_subject>.<call_id>.
+type Result struct {
+	// SchemaVersion is SchemaVersion.
+	SchemaVersion string `json:"schema_version"`
+	// CallID is the call the utterance belongs to.
+	CallID string `json:"call_id"`
+	// UtteranceID is the deterministic id (also the Nats-Msg-Id).
+	UtteranceID string `json:"utterance_id"`
+	// Mode is how the audio arrived: clip or stream.
+	Mode Mode `json:"mode"`
+	// Channel is the audio channel (0 for mono).
+	Channel int `json:"channel"`
+	// Role is the speaker role of the channel (agent, customer, patient, clinician ... or unknown).
+	Role string `json:"role"`
+	// StartMS and EndMS place the utterance in the call, in milliseconds from its start.
+	StartMS int64 `json:"start_ms"`
+	EndMS   int64 `json:"end_ms"`
+	// Transcript is what was said, as whisper heard it.
+	Transcript string `json:"transcript"`
+	// Language is the ISO 639-1 code of the language identified ("" when unknown).
+	Language string `json:"language"`
+	// LanguageConfidence is the probability of Language (0..1).
+	LanguageConfidence float64 `json:"language_confidence"`
+	// LanguageSupported is false when the language is outside the configured set; the result
+	// then has no label, scores, rationale or evidence.
+	LanguageSupported bool `json:"language_supported"`
+	// LanguageSource says what decided the language: fused, lingua, whisper or none.
+	LanguageSource string `json:"language_source"`
+	// Label is negative, neutral or positive; empty when the language is not supported.
+	Label string `json:"label,omitempty"`
+	// Scores is the probability of each label.
+	Scores map[string]float64 `json:"scores,omitempty"`
+	// Rationale explains the label in a sentence.
+	Rationale string `json:"rationale,omitempty"`
+	// Evidence is the parts of the transcript that support the label.
+	Evidence []Evidence `json:"evidence,omitempty"`
+	// Models names the model of each stage and its version.
+	Models map[string]string `json:"models"`
+	// TimingsMS is the time spent in each stage, in milliseconds, and "total" from the input's
+	// arrival to publication.
+	TimingsMS map[string]float64 `json:"timings_ms"`
+}
+
+// Evidence is a span of the transcript that supports the label.
+type Evidence struct {
+	// Text is the span itself.
+	Text string `json:"text"`
+	// Start and End are byte offsets of the span in the transcript.
+	Start int `json:"start"`
+	End   int `json:"end"`
+	// Weight is the span's contribution to the label (higher supports it more).
+	Weight float64 `json:"weight"`
+}
+
+// Summary is published on <result_subject>.<call_id>.summary when a stream ends.
+type Summary struct {
+	SchemaVersion string `json:"schema_version"`
+	// Kind is always "summary", to tell it from a Result on a wildcard subscription.
+	Kind   string `json:"kind"`
+	CallID string `json:"call_id"`
+	// Utterances is the number of results published for the call by this instance.
+	Utterances int `json:"utterances"`
+	// DurationMS is the end of the last utterance.
+	DurationMS int64 `json:"duration_ms"`
+	// Timeline is the label of each utterance in time order.
+	Timeline []TimelineEntry `json:"timeline"`
+	// Counts is the number of utterances per label ("unsupported" for other languages).
+	Counts map[string]int `json:"counts"`
+	// MeanScores is the mean score of each label per role.
+	MeanScores map[string]map[string]float64 `json:"mean_scores"`
+	// Languages counts the utterances per language.
+	Languages map[string]int `json:"languages"`
+}
+
+// TimelineEntry is one utterance in a call summary.
+type TimelineEntry struct {
+	UtteranceID string `json:"utterance_id"`
+	StartMS     int64  `json:"start_ms"`
+	EndMS       int64  `json:"end_ms"`
+	Role        string `json:"role"`
+	Label       string `json:"label,omitempty"`
+	Language    string `json:"language"`
+}

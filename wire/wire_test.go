@@ -1,0 +1,123 @@
+package wire
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+)
+
+func sampleResult() *Result {
+	return &Result{
+		CallID: "call-1", UtteranceID: UtteranceID("call-1", 0, 16000), Mode: ModeStream,
+		Channel: 0, Role: "agent", StartMS: 1000, EndMS: 2500, Transcript: "I feel much better today",
+		Language: "en", LanguageConfidence: 0.97, LanguageSupported: true, LanguageSource: SourceFused,
+		Label: "positive", Scores: map[string]float64{"negative": 0.05, "neutral": 0.15, "positive": 0.8},
+		Rationale: "The speaker reports feeling better.",
+		Evidence:  []Evidence{{Text: "much better", Start: 7, End: 18, Weight: 1.2}},
+		Models:    map[string]string{"asr": "tiny", "reasoning": "ngram-v1"},
+		TimingsMS: map[string]float64{"asr": 30, "total": 45},
+	}
+}
+
+func TestResultMatchesSchema(t *testing.T) {
+	b, err := MarshalResult(sampleResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(b); err != nil {
+		t.Fatalf("a complete result fails its own schema: %v\n%s", err, b)
+	}
+	un := sampleResult()
+	un.LanguageSupported, un.Language, un.Label, un.Scores, un.Rationale, un.Evidence = false, "es", "", nil, "", nil
+	b, _ = MarshalResult(un)
+	if err := Validate(b); err != nil {
+		t.Fatalf("an unsupported-language result fails the schema: %v", err)
+	}
+}
+
+func TestSchemaRejectsBrokenResults(t *testing.T) {
+	cases := map[string]func(m map[string]any){
+		"missing call_id":      func(m map[string]any) { delete(m, "call_id") },
+		"bad label":            func(m map[string]any) { m["label"] = "happy" },
+		"confidence above one": func(m map[string]any) { m["language_confidence"] = 1.5 },
+		"supported no label":   func(m map[string]any) { delete(m, "label") },
+		"unknown field":        func(m map[string]any) { m["extra"] = 1 },
+		"wrong version":        func(m map[string]any) { m["schema_version"] = "2" },
+		"missing total":        func(m map[string]any) { m["timings_ms"] = map[string]any{"asr": 1} },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, _ := MarshalResult(sampleResult())
+			var m map[string]any
+			_ = json.Unmarshal(b, &m)
+			mutate(m)
+			b, _ = json.Marshal(m)
+			if err := Validate(b); err == nil {
+				t.Fatalf("schema accepted a broken result: %s", b)
+			}
+		})
+	}
+}
+
+func TestSummaryMatchesSchema(t *testing.T) {
+	s := Summary{SchemaVersion: SchemaVersion, Kind: "summary", CallID: "c", Utterances: 1, DurationMS: 2000,
+		Timeline:   []TimelineEntry{{UtteranceID: "u-1", StartMS: 0, EndMS: 2000, Role: "agent", Label: "neutral", Language: "en"}},
+		Counts:     map[string]int{"neutral": 1},
+		MeanScores: map[string]map[string]float64{"agent": {"negative": 0.1, "neutral": 0.8, "positive": 0.1}},
+		Languages:  map[string]int{"en": 1}}
+	b, _ := json.Marshal(s)
+	if err := Validate(b); err != nil {
+		t.Fatalf("summary fails the schema: %v", err)
+	}
+}
+
+func TestUtteranceIDDeterministic(t *testing.T) {
+	a, b := UtteranceID("c1", 0, 48000), UtteranceID("c1", 0, 48000)
+	if a != b {
+		t.Fatal("same utterance, different ids")
+	}
+	for _, other := range []string{UtteranceID("c1", 1, 48000), UtteranceID("c1", 0, 48001), UtteranceID("c2", 0, 48000)} {
+		if other == a {
+			t.Fatalf("different utterances share id %s", a)
+		}
+	}
+}
+
+func TestParseChunk(t *testing.T) {
+	good := Chunk{CallID: "c1", Seq: 3, Codec: CodecS16LE, Rate: 8000, Channels: 2, Roles: []string{"agent", "customer"}, End: true, Offset: -1}.Header()
+	c, err := ParseChunk(good, "sentio.audio.c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Seq != 3 || c.Rate != 8000 || c.Channels != 2 || !c.End || c.Roles[1] != "customer" || c.Offset != -1 {
+		t.Fatalf("parsed %+v", c)
+	}
+	bad := map[string]struct {
+		mutate func(h nats.Header)
+		code   string
+	}{
+		"no seq":        {func(h nats.Header) { h.Del(HeaderSeq) }, ReasonMissingHeader},
+		"bad seq":       {func(h nats.Header) { h.Set(HeaderSeq, "-1") }, ReasonBadHeader},
+		"no codec":      {func(h nats.Header) { h.Del(HeaderCodec) }, ReasonMissingHeader},
+		"opus":          {func(h nats.Header) { h.Set(HeaderCodec, "opus") }, ReasonBadHeader},
+		"no rate":       {func(h nats.Header) { h.Del(HeaderRate) }, ReasonMissingHeader},
+		"absurd rate":   {func(h nats.Header) { h.Set(HeaderRate, "12") }, ReasonBadRate},
+		"zero channels": {func(h nats.Header) { h.Set(HeaderChannels, "0") }, ReasonBadHeader},
+	}
+	for name, tc := range bad {
+		t.Run(name, func(t *testing.T) {
+			h := Chunk{CallID: "c1", Seq: 3, Codec: CodecS16LE, Rate: 8000, Channels: 1, Offset: -1}.Header()
+			tc.mutate(h)
+			_, err := ParseChunk(h, "sentio.audio.c1")
+			he, ok := err.(*HeaderError)
+			if !ok || he.Code != tc.code {
+				t.Fatalf("got %v, want a HeaderError with code %s", err, tc.code)
+			}
+			if !strings.Contains(err.Error(), "Sentio-") {
+				t.Fatalf("error does not name the header: %v", err)
+			}
+		})
+	}
+}
