@@ -26,6 +26,9 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful drain on SIGTERM; work still running after it is
 	// abandoned unacked (it is redelivered later).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// sources records where each key's value came from, for error messages.
+	sources map[string]Source
 }
 
 // NATS is the connection to NATS and the names of streams, subjects and consumers.
@@ -117,6 +120,13 @@ type ASR struct {
 	Language string `yaml:"language"`
 	// UseGPU lets whisper.cpp use a ggml GPU backend when one is installed.
 	UseGPU bool `yaml:"use_gpu"`
+	// AudioCtx is the encoder's audio context in frames (whisper.cpp's audio_ctx; 1500 is 30 s);
+	// 0 uses the model's own. Small models trained for a short context (the bundled one) need
+	// their value here; see the model card in models/asr/.
+	AudioCtx int `yaml:"audio_ctx"`
+	// MaxDuration rejects input audio longer than this before it is decoded in full; 0 means
+	// 10 minutes.
+	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
 // LangID configures language identification.
