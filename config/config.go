@@ -33,22 +33,23 @@ type Config struct {
 
 // NATS is the connection to NATS and the names of streams, subjects and consumers.
 type NATS struct {
-	// Embedded runs a NATS server with JetStream inside the process (single-machine mode).
-	// When false, URL names an external server or cluster.
+	// Embedded runs a NATS server with JetStream inside the process (single-machine mode), with
+	// its store under state_dir. When false, sentio connects to the server(s) named by url.
 	Embedded bool `yaml:"embedded"`
 	// Listen is the embedded server's client address, so other tools can connect.
 	Listen string `yaml:"listen"`
-	// URL is the server (or comma-separated servers) to connect to when not embedded.
+	// URL is the server (or comma-separated servers of a cluster) to connect to when embedded is
+	// false, e.g. nats://nats1:4222,nats://nats2:4222. sentio reconnects forever when it is lost.
 	URL string `yaml:"url"`
 	// Creds is a NATS credentials file (JWT and nkey seed).
 	Creds string `yaml:"creds"`
 	// NKey is an nkey seed file.
 	NKey string `yaml:"nkey"`
-	// User and Password authenticate with a user name and password.
+	// User is the user name, with password, for user and password authentication.
 	User string `yaml:"user"`
-	// Password is a secret: it is redacted when the config is printed.
+	// Password is the password of user.
 	Password string `yaml:"password" secret:"true"`
-	// Token authenticates with a token; a secret, redacted when printed.
+	// Token authenticates with a token.
 	Token string `yaml:"token" secret:"true"`
 	// TLS configures TLS to the server.
 	TLS TLS `yaml:"tls"`
@@ -74,7 +75,7 @@ type NATS struct {
 	AckWait time.Duration `yaml:"ack_wait"`
 	// MaxAckPending bounds the unacknowledged messages in flight across all instances.
 	MaxAckPending int `yaml:"max_ack_pending"`
-	// MaxAge is how long the streams keep messages (0 keeps them until limits apply).
+	// MaxAge is how long the streams keep messages (0 keeps them until max_bytes applies).
 	MaxAge time.Duration `yaml:"max_age"`
 	// MaxBytes bounds each stream's size in bytes (-1 for no limit).
 	MaxBytes int64 `yaml:"max_bytes"`
@@ -112,7 +113,7 @@ type ASR struct {
 	Model string `yaml:"model"`
 	// VADModel is the Silero VAD model in ggml form; empty disables voice activity detection.
 	VADModel string `yaml:"vad_model"`
-	// Threads is the number of threads per ASR worker.
+	// Threads is the number of CPU threads per ASR worker.
 	Threads int `yaml:"threads"`
 	// Languages is the set of languages whisper may choose from (ISO 639-1 codes).
 	Languages []string `yaml:"languages"`
@@ -124,6 +125,9 @@ type ASR struct {
 	// 0 uses the model's own. Small models trained for a short context (the bundled one) need
 	// their value here; see the model card in models/asr/.
 	AudioCtx int `yaml:"audio_ctx"`
+	// NoTimestamps decodes without timestamp tokens (whisper-cli -nt): segments then span the
+	// whole window. For models trained without timestamps; official whisper models want false.
+	NoTimestamps bool `yaml:"no_timestamps"`
 	// MaxDuration rejects input audio longer than this before it is decoded in full; 0 means
 	// 10 minutes.
 	MaxDuration time.Duration `yaml:"max_duration"`
@@ -145,23 +149,25 @@ type Reasoning struct {
 	ModelDir string `yaml:"model_dir"`
 	// Provider is the ONNX Runtime execution provider: cpu, cuda or auto.
 	Provider string `yaml:"provider"`
-	// Threads is ONNX Runtime's intra-op thread count.
+	// Threads is ONNX Runtime's intra-op thread count; 0 lets ONNX Runtime choose.
 	Threads int `yaml:"threads"`
 	// MaxBatch is the largest micro-batch of texts run together.
 	MaxBatch int `yaml:"max_batch"`
 	// MaxWait is how long a request waits for others to fill a batch.
 	MaxWait time.Duration `yaml:"max_wait"`
-	// ORTLibrary is the path of the ONNX Runtime shared library.
+	// ORTLibrary is the ONNX Runtime shared library: a file name searched in the system library
+	// path, or a path.
 	ORTLibrary string `yaml:"ort_library"`
 }
 
 // Log configures logging.
 type Log struct {
-	// Level is debug, info, warn or error.
+	// Level is the least severe level logged.
 	Level string `yaml:"level"`
-	// Format is text or json; auto picks text on a terminal and json otherwise.
+	// Format is text or json; auto picks text when stderr is a terminal and json otherwise.
 	Format string `yaml:"format"`
-	// IncludeText puts transcripts (patient speech, health data) into log lines.
+	// IncludeText puts transcripts (patient speech, health data) into log lines. Leave it off in
+	// production.
 	IncludeText bool `yaml:"include_text"`
 }
 
