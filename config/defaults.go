@@ -1,0 +1,112 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Default file locations, relative to the installation (see [Load] for how relative paths are
+// found). The bundled models are small demo models trained by the project (models/*/README.md).
+const (
+	DefaultASRModel       = "models/asr/ggml-sentio-small.bin"
+	DefaultVADModel       = "models/vad/silero-v6.2.0-ggml.bin"
+	DefaultReasoningModel = "models/reasoning"
+	DefaultORTLibrary     = "libonnxruntime.so.1.23"
+)
+
+// Defaults returns the configuration used when nothing is configured: an embedded NATS server
+// with JetStream on 127.0.0.1:4222, the bundled models, the five languages, text logs on a
+// terminal and JSON otherwise, health and metrics on 127.0.0.1:9464. The state directory and the
+// VAD model depend on the machine and are filled in by [Load] (see [dynamicDefaults]).
+func Defaults() Config {
+	langs := []string{"vi", "en", "zh", "de", "fr"}
+	return Config{
+		NATS: NATS{
+			Embedded:      true,
+			Listen:        "127.0.0.1:4222",
+			Replicas:      1,
+			AudioStream:   "SENTIO_AUDIO",
+			AudioSubject:  "sentio.audio",
+			ResultStream:  "SENTIO_RESULTS",
+			ResultSubject: "sentio.results",
+			DLQStream:     "SENTIO_DLQ",
+			DLQSubject:    "sentio.dlq",
+			Consumer:      "sentio",
+			MaxDeliver:    5,
+			AckWait:       30 * time.Second,
+			MaxAckPending: 256,
+			MaxAge:        72 * time.Hour,
+			MaxBytes:      -1,
+		},
+		Pipeline: Pipeline{
+			SegmentWorkers: 1,
+			ASRWorkers:     1,
+			ReasonWorkers:  1,
+			QueueSize:      64,
+			MaxUtterance:   20 * time.Second,
+			IdleFlush:      10 * time.Second,
+		},
+		ASR: ASR{
+			Model:     DefaultASRModel,
+			Threads:   2,
+			Languages: append([]string(nil), langs...),
+			UseGPU:    true,
+		},
+		LangID: LangID{
+			Languages:     append([]string(nil), langs...),
+			MinChars:      20,
+			WhisperWeight: 0.5,
+		},
+		Reasoning: Reasoning{
+			ModelDir:   DefaultReasoningModel,
+			Provider:   "auto",
+			Threads:    1,
+			MaxBatch:   16,
+			MaxWait:    5 * time.Millisecond,
+			ORTLibrary: DefaultORTLibrary,
+		},
+		Log:             Log{Level: "info", Format: "auto"},
+		HTTP:            HTTP{Listen: "127.0.0.1:9464"},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// dynamicDefaults documents the defaults that depend on the machine; [Load] computes them.
+var dynamicDefaults = map[string]string{
+	"state_dir":     "`$STATE_DIRECTORY` (set by systemd's StateDirectory=), else `/var/lib/sentio` when it can be created and written, else `$XDG_STATE_HOME/sentio` (`~/.local/state/sentio`)",
+	"asr.vad_model": "`" + DefaultVADModel + "` when that file exists (install it with `sentio models fetch`), else empty",
+}
+
+// defaultStateDir picks the state directory operators expect: systemd's, the system one, or the
+// user's.
+func defaultStateDir() string {
+	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
+		// systemd may pass several, separated by colons; the first is sentio's.
+		return filepath.SplitList(d)[0]
+	}
+	const sys = "/var/lib/sentio"
+	if writableDir(sys) {
+		return sys
+	}
+	base := os.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), "sentio-state")
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "sentio")
+}
+
+// writableDir reports whether dir exists and is writable, or could be created (its parent is
+// writable).
+func writableDir(dir string) bool {
+	if fi, err := os.Stat(dir); err == nil {
+		return fi.IsDir() && unix.Access(dir, unix.W_OK|unix.X_OK) == nil
+	}
+	return unix.Access(filepath.Dir(dir), unix.W_OK|unix.X_OK) == nil
+}

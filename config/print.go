@@ -1,0 +1,70 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Redacted is the text that replaces a secret's value when the configuration is printed.
+const Redacted = "REDACTED"
+
+// Redacted returns a copy of c in which every field tagged secret:"true" that is set reads
+// "REDACTED", for printing and logging.
+func (c *Config) Redacted() *Config {
+	r := *c
+	r.ASR.Languages = append([]string(nil), c.ASR.Languages...)
+	r.LangID.Languages = append([]string(nil), c.LangID.Languages...)
+	for _, f := range Fields() {
+		if v := f.value(&r); f.Secret && v.Kind() == reflect.String && v.String() != "" {
+			v.SetString(Redacted)
+		}
+	}
+	return &r
+}
+
+// YAML renders c as a YAML document that [Load] reads back (durations as 30s, lists in flow
+// style). Values that did not come from the defaults carry a comment saying where they came
+// from. It does not redact: call [Config.Redacted] first when printing.
+func (c *Config) YAML() ([]byte, error) {
+	root := c.node(reflect.ValueOf(c).Elem(), "")
+	return yaml.Marshal(root)
+}
+
+func (c *Config) node(v reflect.Value, prefix string) *yaml.Node {
+	m := &yaml.Node{Kind: yaml.MappingNode}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		key := yamlKey(t.Field(i))
+		if key == "" {
+			continue
+		}
+		full := strings.TrimPrefix(prefix+"."+key, ".")
+		fv := v.Field(i)
+		kn := &yaml.Node{Kind: yaml.ScalarNode, Value: key}
+		var vn *yaml.Node
+		switch {
+		case fv.Kind() == reflect.Struct && fv.Type() != durationType:
+			vn = c.node(fv, full)
+		case fv.Kind() == reflect.Slice:
+			vn = &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for j := 0; j < fv.Len(); j++ {
+				vn.Content = append(vn.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: fv.Index(j).String()})
+			}
+		default:
+			vn = &yaml.Node{Kind: yaml.ScalarNode, Value: formatValue(fv)}
+			if fv.Kind() == reflect.String {
+				vn.Tag = "!!str"
+				if fv.String() == "" {
+					vn.Style = yaml.DoubleQuotedStyle
+				}
+			}
+		}
+		if src, ok := c.sources[full]; ok && src != (Source{}) {
+			vn.LineComment = "from " + src.String()
+		}
+		m.Content = append(m.Content, kn, vn)
+	}
+	return m
+}

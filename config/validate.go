@@ -1,0 +1,262 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// rule is the validation of one key: what is allowed, in words (shown in errors and in the
+// README), and the check itself, which returns the problem or "".
+type rule struct {
+	allowed string
+	check   func(v reflect.Value) string
+}
+
+// rules declares, for each key that has constraints, what is allowed. Cross-key rules live in
+// [Config.Validate].
+var rules = map[string]rule{
+	"nats.listen":              hostPort(false),
+	"nats.replicas":            intRange(1, 5),
+	"nats.audio_stream":        streamName(),
+	"nats.audio_subject":       subjectPrefix(),
+	"nats.result_stream":       streamName(),
+	"nats.result_subject":      subjectPrefix(),
+	"nats.dlq_stream":          streamName(),
+	"nats.dlq_subject":         subjectPrefix(),
+	"nats.consumer":            streamName(),
+	"nats.max_deliver":         intMin(1),
+	"nats.ack_wait":            durMin(time.Second),
+	"nats.max_ack_pending":     intMin(1),
+	"nats.max_age":             durMin(0),
+	"nats.max_bytes":           {"-1 (no limit) or a positive number of bytes", func(v reflect.Value) string { return ifBad(v.Int() == -1 || v.Int() > 0, v) }},
+	"pipeline.segment_workers": intMin(1),
+	"pipeline.asr_workers":     intMin(1),
+	"pipeline.reason_workers":  intMin(1),
+	"pipeline.queue_size":      intMin(1),
+	"pipeline.max_utterance":   durRange(time.Second, 30*time.Second),
+	"pipeline.idle_flush":      durMin(100 * time.Millisecond),
+	"asr.model":                nonEmpty("a ggml model file"),
+	"asr.threads":              intMin(1),
+	"asr.languages":            langList(),
+	"asr.language":             {"empty (detect) or one of asr.languages", nil},
+	"asr.audio_ctx":            intRange(0, 1500),
+	"asr.max_duration":         durMin(0),
+	"langid.languages":         langList(),
+	"langid.min_chars":         intMin(0),
+	"langid.whisper_weight":    {"0 to 1", func(v reflect.Value) string { return ifBad(v.Float() >= 0 && v.Float() <= 1, v) }},
+	"reasoning.model_dir":      nonEmpty("a directory"),
+	"reasoning.provider":       oneOf("cpu", "cuda", "auto"),
+	"reasoning.threads":        intMin(0),
+	"reasoning.max_batch":      intMin(1),
+	"reasoning.max_wait":       durMin(0),
+	"reasoning.ort_library":    nonEmpty("a file name (searched in the library path) or a path"),
+	"log.level":                oneOf("debug", "info", "warn", "error"),
+	"log.format":               oneOf("auto", "text", "json"),
+	"http.listen":              hostPort(true),
+	"state_dir":                nonEmpty("a directory"),
+	"shutdown_timeout":         durMin(time.Second),
+}
+
+// Validate checks every key against its rule and the keys against each other. The error is
+// [Errors], each naming the key, where its value came from (file and line, environment variable
+// or flag), the bad value and what is allowed.
+func (c *Config) Validate() error {
+	var errs Errors
+	bad := func(key, msg string) {
+		errs = append(errs, &Error{Source: c.sources[key], Key: key, Msg: msg})
+	}
+	for _, f := range Fields() {
+		r, ok := rules[f.Key]
+		if !ok || r.check == nil {
+			continue
+		}
+		if p := r.check(f.value(c)); p != "" {
+			bad(f.Key, fmt.Sprintf("%s (allowed: %s)", p, r.allowed))
+		}
+	}
+	n := c.NATS
+	if !n.Embedded && strings.TrimSpace(n.URL) == "" {
+		errs = append(errs, &Error{Source: c.sources["nats.embedded"], Key: "nats.url", Msg: "is empty while nats.embedded is false (allowed: nats://host:4222, tls://host:4222 or several comma-separated, or set nats.embedded: true)"})
+	}
+	for _, u := range strings.Split(n.URL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			if p := checkNATSURL(u); p != "" {
+				bad("nats.url", p)
+			}
+		}
+	}
+	var auth []string
+	for _, a := range []struct{ key, val string }{{"nats.creds", n.Creds}, {"nats.nkey", n.NKey}, {"nats.user", n.User}, {"nats.token", n.Token}} {
+		if a.val != "" {
+			auth = append(auth, a.key)
+		}
+	}
+	if len(auth) > 1 {
+		bad(auth[1], fmt.Sprintf("is set together with %s (allowed: one way to authenticate: creds, nkey, user and password, or token)", auth[0]))
+	}
+	if n.Password != "" && n.User == "" {
+		bad("nats.password", "is set without nats.user (allowed: a password together with a user)")
+	}
+	if (n.TLS.Cert == "") != (n.TLS.Key == "") {
+		key := "nats.tls.cert"
+		if n.TLS.Cert != "" {
+			key = "nats.tls.key"
+		}
+		bad(key, "is empty while the other of nats.tls.cert and nats.tls.key is set (allowed: both, for mutual TLS, or neither)")
+	}
+	if c.ASR.Language != "" && !slices.Contains(c.ASR.Languages, c.ASR.Language) {
+		bad("asr.language", fmt.Sprintf("%q is not in asr.languages (allowed: empty to detect, or one of %s)", c.ASR.Language, strings.Join(c.ASR.Languages, ", ")))
+	}
+	if c.HTTP.Listen != "" && c.NATS.Embedded && c.HTTP.Listen == c.NATS.Listen {
+		bad("http.listen", fmt.Sprintf("%q is also nats.listen (allowed: a different address)", c.HTTP.Listen))
+	}
+	return errs.asError()
+}
+
+func ifBad(ok bool, v reflect.Value) string {
+	if ok {
+		return ""
+	}
+	return fmt.Sprintf("%s is not allowed", quoteValue(v))
+}
+
+func quoteValue(v reflect.Value) string {
+	s := formatValue(v)
+	if v.Kind() == reflect.String || v.Kind() == reflect.Slice {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}
+
+func oneOf(vals ...string) rule {
+	return rule{strings.Join(vals, ", "), func(v reflect.Value) string { return ifBad(slices.Contains(vals, v.String()), v) }}
+}
+
+func intMin(n int64) rule {
+	return rule{fmt.Sprintf("an integer >= %d", n), func(v reflect.Value) string { return ifBad(v.Int() >= n, v) }}
+}
+
+func intRange(a, b int64) rule {
+	return rule{fmt.Sprintf("%d to %d", a, b), func(v reflect.Value) string { return ifBad(v.Int() >= a && v.Int() <= b, v) }}
+}
+
+func durMin(d time.Duration) rule {
+	return rule{"a duration >= " + formatDuration(d), func(v reflect.Value) string { return ifBad(time.Duration(v.Int()) >= d, v) }}
+}
+
+func durRange(a, b time.Duration) rule {
+	return rule{fmt.Sprintf("%s to %s", formatDuration(a), formatDuration(b)), func(v reflect.Value) string {
+		d := time.Duration(v.Int())
+		return ifBad(d >= a && d <= b, v)
+	}}
+}
+
+func nonEmpty(what string) rule {
+	return rule{what, func(v reflect.Value) string {
+		if strings.TrimSpace(v.String()) == "" {
+			return "is empty"
+		}
+		return ""
+	}}
+}
+
+func hostPort(optional bool) rule {
+	allowed := "host:port, e.g. 127.0.0.1:4222 or :4222"
+	if optional {
+		allowed = "host:port, e.g. 127.0.0.1:9464, or empty to disable"
+	}
+	return rule{allowed, func(v reflect.Value) string {
+		s := v.String()
+		if s == "" && optional {
+			return ""
+		}
+		host, port, err := net.SplitHostPort(s)
+		if err != nil || port == "" || strings.ContainsAny(host, " /") {
+			return fmt.Sprintf("%q is not host:port", s)
+		}
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return fmt.Sprintf("%q has an invalid port", s)
+		}
+		return ""
+	}}
+}
+
+// streamName: JetStream stream and consumer names may not contain whitespace, '.', '*', '>',
+// path separators or be empty.
+func streamName() rule {
+	return rule{"a non-empty name without spaces, '.', '*', '>', '/' or '\\'", func(v reflect.Value) string {
+		s := v.String()
+		if s == "" || strings.ContainsAny(s, " \t\r\n.*>/\\") {
+			return ifBad(false, v)
+		}
+		return ""
+	}}
+}
+
+func subjectPrefix() rule {
+	return rule{"a NATS subject prefix of dot-separated tokens without spaces or wildcards, e.g. sentio.audio", func(v reflect.Value) string {
+		s := v.String()
+		if s == "" || strings.ContainsAny(s, " \t\r\n*>") {
+			return ifBad(false, v)
+		}
+		for _, tok := range strings.Split(s, ".") {
+			if tok == "" {
+				return ifBad(false, v)
+			}
+		}
+		return ""
+	}}
+}
+
+func langList() rule {
+	return rule{"a non-empty list of distinct ISO 639-1 codes whisper knows, e.g. [vi, en, zh, de, fr]", func(v reflect.Value) string {
+		if v.Len() == 0 {
+			return "is empty"
+		}
+		seen := map[string]bool{}
+		for i := 0; i < v.Len(); i++ {
+			l := v.Index(i).String()
+			if !slices.Contains(WhisperLanguages, l) {
+				return fmt.Sprintf("%q is not a language code whisper knows", l)
+			}
+			if seen[l] {
+				return fmt.Sprintf("%q is listed twice", l)
+			}
+			seen[l] = true
+		}
+		return ""
+	}}
+}
+
+func checkNATSURL(s string) string {
+	if !strings.Contains(s, "://") {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return fmt.Sprintf("%q is not a NATS URL (allowed: nats://host:port, tls://host:port, ws://, wss:// or host:port)", s)
+		}
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return fmt.Sprintf("%q is not a NATS URL (allowed: nats://host:port, tls://host:port, ws://, wss:// or host:port)", s)
+	}
+	if !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) {
+		return fmt.Sprintf("%q has scheme %q (allowed: nats, tls, ws, wss)", s, u.Scheme)
+	}
+	return ""
+}
+
+// WhisperLanguages are the language codes whisper.cpp knows (its g_lang table), in its order.
+var WhisperLanguages = []string{
+	"en", "zh", "de", "es", "ru", "ko", "fr", "ja", "pt", "tr", "pl", "ca", "nl", "ar", "sv", "it",
+	"id", "hi", "fi", "vi", "he", "uk", "el", "ms", "cs", "ro", "da", "hu", "ta", "no", "th", "ur",
+	"hr", "bg", "lt", "la", "mi", "ml", "cy", "sk", "te", "fa", "lv", "bn", "sr", "az", "sl", "kn",
+	"et", "mk", "br", "eu", "is", "hy", "ne", "mn", "bs", "kk", "sq", "sw", "gl", "mr", "pa", "si",
+	"km", "sn", "yo", "so", "af", "oc", "ka", "be", "tg", "sd", "gu", "am", "yi", "lo", "uz", "fo",
+	"ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln", "ha",
+	"ba", "jw", "su", "yue",
+}
