@@ -1,0 +1,303 @@
+package reasoning
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sentio-health/sentio/config"
+)
+
+// samples are utterances in the five languages (from the style of the training data).
+var samples = []Input{
+	{Lang: "vi", Text: "não đột quỵ đó thì nó liên quan đến việc hình thành các cục máu đông"},
+	{Lang: "vi", Text: "Bệnh nhân cảm thấy khỏe hơn nhiều sau khi điều trị, rất vui."},
+	{Lang: "en", Text: "If there is a sudden stroke in the brain, it is related to the formation of blood clots"},
+	{Lang: "en", Text: "The patient feels much better today and the pain is gone."},
+	{Lang: "zh", Text: "脑卒中呢，它和血凝块的形成有关，而且血凝块已经脱落漂走了"},
+	{Lang: "zh", Text: "病人今天感觉好多了，疼痛也消失了。"},
+	{Lang: "de", Text: "Gehirn, Schlaganfall, das hängt mit der Bildung von Blutgerinnseln zusammen"},
+	{Lang: "de", Text: "Dem Patienten geht es heute viel besser, die Schmerzen sind weg."},
+	{Lang: "fr", Text: "cérébral, l'AVC, eh bien c'est lié à la formation de caillots sanguins"},
+	{Lang: "fr", Text: "Le patient se sent beaucoup mieux aujourd'hui, la douleur a disparu."},
+}
+
+func tinyDir(t testing.TB) string {
+	t.Helper()
+	d, err := filepath.Abs(filepath.Join("testdata", "tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func openTiny(t testing.TB, mod func(*Options)) Model {
+	t.Helper()
+	o := Options{Config: config.Reasoning{Provider: "cpu", Threads: 1, MaxBatch: 32, MaxWait: 5 * time.Millisecond},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if mod != nil {
+		mod(&o)
+	}
+	m, err := Open(tinyDir(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func writeManifest(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestUnknownKindRefused(t *testing.T) {
+	for _, kind := range []string{"seq2seq", "garbage-42"} {
+		dir := writeManifest(t, `{"kind": "`+kind+`", "labels": ["negative", "neutral", "positive"]}`)
+		_, err := Open(dir, Options{})
+		if err == nil {
+			t.Fatalf("kind %q: Open succeeded", kind)
+		}
+		msg := err.Error()
+		for _, want := range []string{`"` + kind + `"`, filepath.Join(dir, ManifestFile), KindNgramClassifier} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("kind %q: error %q does not mention %q", kind, msg, want)
+			}
+		}
+	}
+	dir := writeManifest(t, `{"version": "1"}`)
+	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "kind") {
+		t.Errorf("manifest without kind: err = %v", err)
+	}
+	if _, err := Open(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "model_dir") {
+		t.Errorf("directory without manifest: err = %v, want a hint about reasoning.model_dir", err)
+	}
+}
+
+func TestProviderCUDAFailsClearly(t *testing.T) {
+	_, err := Open(tinyDir(t), Options{Config: config.Reasoning{Provider: "cuda"}})
+	if err == nil {
+		t.Skip("this machine's ONNX Runtime has a working CUDA provider")
+	}
+	msg := err.Error()
+	t.Log(msg)
+	for _, want := range []string{"cuda", "CUDA", "install", "libcudnn", "reasoning.provider"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+}
+
+func TestProviderAutoFallsBackWithOneWarning(t *testing.T) {
+	var buf bytes.Buffer
+	m := openTiny(t, func(o *Options) {
+		o.Config.Provider = "auto"
+		o.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	if m.Info().Provider == ProviderCUDA {
+		t.Skip("CUDA works here")
+	}
+	if m.Info().Provider != ProviderCPU {
+		t.Fatalf("provider = %q", m.Info().Provider)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "CPU") {
+		t.Fatalf("want exactly one warning about falling back to the CPU, got %q", buf.String())
+	}
+	if _, err := m.Predict(context.Background(), samples[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadProviderRefused(t *testing.T) {
+	_, err := Open(tinyDir(t), Options{Config: config.Reasoning{Provider: "tpu"}})
+	if err == nil || !strings.Contains(err.Error(), `"tpu"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// checkResult checks the invariants every result must hold.
+func checkResult(t *testing.T, in Input, r Result) {
+	t.Helper()
+	if sum := r.Scores.Negative + r.Scores.Neutral + r.Scores.Positive; math.Abs(sum-1) > 1e-5 {
+		t.Errorf("%q: scores sum to %v", in.Text, sum)
+	}
+	best := Labels[0]
+	for _, l := range Labels {
+		if r.Scores.Get(l) > r.Scores.Get(best) {
+			best = l
+		}
+	}
+	if r.Label != best {
+		t.Errorf("%q: label %s but the highest score is %s (%+v)", in.Text, r.Label, best, r.Scores)
+	}
+	if in.Lang != "" && r.Lang != in.Lang {
+		t.Errorf("%q: lang %q, given %q", in.Text, r.Lang, in.Lang)
+	}
+	runes := []rune(in.Text)
+	for _, e := range r.Evidence {
+		if e.Start < 0 || e.End > len(runes) || e.Start >= e.End {
+			t.Errorf("%q: evidence [%d, %d) outside the text", in.Text, e.Start, e.End)
+			continue
+		}
+		if got := string(runes[e.Start:e.End]); got != e.Text {
+			t.Errorf("%q: evidence [%d, %d) slices to %q, carries %q", in.Text, e.Start, e.End, got, e.Text)
+		}
+		if e.Weight <= 0 {
+			t.Errorf("%q: evidence %q has weight %v", in.Text, e.Text, e.Weight)
+		}
+	}
+	if r.Sufficiency < 0 || r.Sufficiency > 1 || r.Comprehensiveness < -1 || r.Comprehensiveness > 1 {
+		t.Errorf("%q: comprehensiveness %v, sufficiency %v out of range", in.Text, r.Comprehensiveness, r.Sufficiency)
+	}
+}
+
+func TestPredictFiveLanguages(t *testing.T) {
+	m := openTiny(t, nil)
+	for _, in := range samples {
+		r, err := m.Predict(context.Background(), in)
+		if err != nil {
+			t.Fatalf("%q: %v", in.Text, err)
+		}
+		checkResult(t, in, r)
+		if len(r.Evidence) == 0 {
+			t.Errorf("%q: no evidence", in.Text)
+		}
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	m := openTiny(t, nil)
+	rs, errs, err := m.PredictBatch(context.Background(), []Input{
+		{Text: "   "}, {Text: "hello there", Lang: "ja"}, samples[3],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "empty") {
+		t.Errorf("empty text: %v", errs[0])
+	}
+	if errs[1] == nil || !strings.Contains(errs[1].Error(), `"ja"`) {
+		t.Errorf("unsupported language: %v", errs[1])
+	}
+	if errs[2] != nil {
+		t.Fatalf("a good input among bad ones failed: %v", errs[2])
+	}
+	checkResult(t, samples[3], rs[2])
+}
+
+func TestDetectsLanguage(t *testing.T) {
+	m := openTiny(t, nil)
+	for _, in := range samples {
+		r, err := m.Predict(context.Background(), Input{Text: in.Text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.LangDetected || r.Lang != in.Lang {
+			t.Errorf("%q: detected %q (detected=%v), want %q", in.Text, r.Lang, r.LangDetected, in.Lang)
+		}
+	}
+}
+
+// TestBatchingIdentical runs the same texts one at a time (max_batch 1) and concurrently through
+// micro-batches, and wants the same results.
+func TestBatchingIdentical(t *testing.T) {
+	texts := make([]Input, 0, 80)
+	for i := range 8 {
+		for _, s := range samples {
+			texts = append(texts, Input{Lang: s.Lang, Text: fmt.Sprintf("%s %d", s.Text, i)})
+		}
+	}
+	single := openTiny(t, func(o *Options) { o.Config.MaxBatch = 1 })
+	want := make([]Result, len(texts))
+	for i, in := range texts {
+		r, err := single.Predict(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = r
+	}
+	batched := openTiny(t, func(o *Options) { o.Config.MaxBatch = 16; o.Config.MaxWait = 20 * time.Millisecond })
+	got := make([]Result, len(texts))
+	var wg sync.WaitGroup
+	for i, in := range texts {
+		wg.Go(func() {
+			r, err := batched.Predict(context.Background(), in)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = r
+		})
+	}
+	wg.Wait()
+	st := batched.(*classifier).stats()
+	if st.maxBatch < 2 {
+		t.Fatalf("concurrent requests were never batched together (largest batch %d)", st.maxBatch)
+	}
+	t.Logf("%d texts in %d batches (largest %d)", st.texts, st.batches, st.maxBatch)
+	for i := range texts {
+		w, g := want[i], got[i]
+		for _, l := range Labels {
+			if d := math.Abs(w.Scores.Get(l) - g.Scores.Get(l)); d > 1e-6 {
+				t.Errorf("%q: %s score %v alone, %v batched", texts[i].Text, l, w.Scores.Get(l), g.Scores.Get(l))
+			}
+		}
+		if w.Label != g.Label || len(w.Evidence) != len(g.Evidence) {
+			t.Errorf("%q: label/evidence differ: %v %d vs %v %d", texts[i].Text, w.Label, len(w.Evidence), g.Label, len(g.Evidence))
+		}
+		if math.Abs(w.Comprehensiveness-g.Comprehensiveness) > 1e-6 || math.Abs(w.Sufficiency-g.Sufficiency) > 1e-6 {
+			t.Errorf("%q: faithfulness differs", texts[i].Text)
+		}
+	}
+}
+
+// TestFaithfulness recomputes comprehensiveness and sufficiency with separate runs of the graph.
+func TestFaithfulness(t *testing.T) {
+	m := openTiny(t, nil)
+	c := m.(*classifier)
+	for _, in := range samples {
+		r, err := m.Predict(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feats, _ := c.extract(in.Text)
+		probs, contribs, err := c.infer([][]Feature{feats})
+		if err != nil {
+			t.Fatal(err)
+		}
+		label := argmax(probs[0])
+		sel, _ := c.rule.selectEvidence(contribs[0], c.labelIdx, label)
+		without, only := splitFeatures(feats, sel)
+		pw, _, _ := c.infer([][]Feature{without})
+		po, _, _ := c.infer([][]Feature{only})
+		wantComp := float64(probs[0][label]) - float64(pw[0][label])
+		wantSuff := float64(po[0][label])
+		if math.Abs(r.Comprehensiveness-wantComp) > 1e-6 || math.Abs(r.Sufficiency-wantSuff) > 1e-6 {
+			t.Errorf("%q: comprehensiveness %v sufficiency %v, recomputed %v %v", in.Text, r.Comprehensiveness, r.Sufficiency, wantComp, wantSuff)
+		}
+		// The evidence is what pushed the label up: removing it must not raise the label's probability.
+		if r.Comprehensiveness < 0 {
+			t.Errorf("%q: removing the evidence raised the label's probability (%v)", in.Text, r.Comprehensiveness)
+		}
+	}
+}
+
+func TestClosed(t *testing.T) {
+	m := openTiny(t, nil)
+	m.Close()
+	if _, err := m.Predict(context.Background(), samples[0]); err != ErrClosed {
+		t.Fatalf("Predict after Close: %v", err)
+	}
+}
