@@ -1,0 +1,210 @@
+"""Train the sentio reasoning model from scratch and write its artifacts.
+
+  python3 train.py --shared /work/shared --out . [--seed 20261201]
+
+Writes OUT/model.onnx, OUT/model.json, OUT/rationale.json.gz, OUT/metrics.json and the parity
+fixtures (--fixtures DIR, 200 dev records per language).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+
+import data
+import evidence
+import features
+import ngram
+import rationale
+
+LABELS = data.LABELS
+LANGS = data.LANGS
+
+
+def scores(gold, pred):
+    g = [LABELS.index(x) for x in gold]
+    p = [LABELS.index(x) if isinstance(x, str) else int(x) for x in pred]
+    pc = f1_score(g, p, labels=[0, 1, 2], average=None, zero_division=0)
+    return {"n": len(g), "accuracy": round(float(accuracy_score(g, p)), 4),
+            "macro_f1": round(float(f1_score(g, p, labels=[0, 1, 2], average="macro", zero_division=0)), 4),
+            "f1": {LABELS[i]: round(float(pc[i]), 4) for i in range(3)}}
+
+
+def git_commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(__file__)),
+                                       stderr=subprocess.DEVNULL).decode().strip()
+    except Exception:
+        return "unknown"
+
+
+def train_lr(X, y, C, class_weight, seed):
+    clf = LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, tol=1e-5, random_state=seed)
+    clf.fit(X, y)
+    return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default="../../../shared")
+    ap.add_argument("--out", default=".")
+    ap.add_argument("--fixtures", default="../../reasoning/testdata/parity")
+    ap.add_argument("--seed", type=int, default=20261201)
+    ap.add_argument("--C", type=float, default=4.0)
+    ap.add_argument("--class-weight", default="balanced")
+    ap.add_argument("--bag", default="", help="embedding-bag member weights (.npz from bag.py) to ensemble")
+    ap.add_argument("--bag-scale", type=float, default=0.5)
+    ap.add_argument("--k", type=int, default=0, help="rationale vote size (0: choose on train by blocked CV is not done; default 10)")
+    ap.add_argument("--version", default="0.1.0")
+    a = ap.parse_args()
+    t0 = time.time()
+    spec = features.SPEC
+    D = data.load(a.shared)
+    train, dev, split_info = data.split(D, a.seed)
+
+    # features
+    Xtr, Ftr, Ytr, Xdv, Fdv = {}, {}, {}, {}, {}
+    for lang in LANGS:
+        Xtr[lang], Ftr[lang] = ngram.matrix([r["text"] for r in train[lang]], spec)
+        Xdv[lang], Fdv[lang] = ngram.matrix([r["text"] for r in dev[lang]], spec)
+        Ytr[lang] = np.array([LABELS.index(r["label"]) for r in train[lang]])
+    import scipy.sparse as sp
+    Xall = sp.vstack([Xtr[l] for l in LANGS]).tocsr()
+    yall = np.concatenate([Ytr[l] for l in LANGS])
+    idf = ngram.idf_vector(Xall)
+    Tall = ngram.tfidf(Xall, idf, spec)
+    print(f"features: {Xall.shape}, nnz {Xall.nnz}, {time.time()-t0:.1f}s", file=sys.stderr)
+
+    cw = None if a.class_weight == "none" else a.class_weight
+    W, b = train_lr(Tall, yall, a.C, cw, a.seed)
+    Wbag = None
+    if a.bag:
+        z = np.load(a.bag)
+        s = a.bag_scale
+        W = W * (1 - s)
+        Wbag = z["W"] * s
+        b = b * (1 - s) + z["b"] * s
+    t_train = time.time() - t0
+    print(f"trained in {t_train:.1f}s", file=sys.stderr)
+    os.makedirs(a.out, exist_ok=True)
+    onnx_path = os.path.join(a.out, "model.onnx")
+    ngram.export(onnx_path, spec, idf, W, Wbag, b)
+    run = ngram.Runner(onnx_path)
+
+    # dev evaluation through onnxruntime
+    metrics = {"dev": {}, "rationale": {}, "faithfulness": {}}
+    preds = {}
+    probs_dev, contrib_dev = {}, {}
+    for lang in LANGS:
+        p, c = run.run(Fdv[lang])
+        probs_dev[lang], contrib_dev[lang] = p, c
+        preds[lang] = p.argmax(1)
+        metrics["dev"][lang] = scores([r["label"] for r in dev[lang]], preds[lang])
+    metrics["dev"]["mean_macro_f1"] = round(float(np.mean([metrics["dev"][l]["macro_f1"] for l in LANGS])), 4)
+
+    # rationale index
+    k = a.k or 10
+    index = rationale.build(train, Ftr, idf, spec, k, LABELS)
+    rat_path = os.path.join(a.out, "rationale.json.gz")
+    rationale.save(index, rat_path)
+    ret = rationale.Retriever(index)
+    for lang in LANGS:
+        L = index["languages"][lang]
+        em, rl, em_b, rl_b = [], [], [], []
+        for r, fs, y in zip(dev[lang], Fdv[lang], preds[lang]):
+            out = ret(lang, LABELS[y], fs)
+            base = L["rationales"][L["fallback"][LABELS[y]]]
+            em.append(rationale.exact(out["text"], r["rationale"]))
+            rl.append(rationale.rouge_l(out["text"], r["rationale"], lang))
+            em_b.append(rationale.exact(base, r["rationale"]))
+            rl_b.append(rationale.rouge_l(base, r["rationale"], lang))
+        metrics["rationale"][lang] = {"exact_match": round(float(np.mean(em)), 4), "rouge_l": round(float(np.mean(rl)), 4),
+                                      "baseline_most_frequent": {"exact_match": round(float(np.mean(em_b)), 4),
+                                                                 "rouge_l": round(float(np.mean(rl_b)), 4)}}
+
+    # faithfulness
+    for lang in LANGS:
+        texts = [r["text"] for r in dev[lang]]
+        ev = [evidence.select(fs, c, int(y)) for fs, c, y in zip(Fdv[lang], contrib_dev[lang], preds[lang])]
+        wo = [features.extract(evidence.without(t, e), spec) for t, e in zip(texts, ev)]
+        so = [features.extract(evidence.only(t, e), spec) for t, e in zip(texts, ev)]
+        pw, _ = run.run(wo)
+        ps, _ = run.run(so)
+        idx = np.arange(len(texts))
+        py = probs_dev[lang][idx, preds[lang]]
+        comp = py - pw[idx, preds[lang]]
+        suff = ps[idx, preds[lang]]
+        # random baseline: the same number of code points removed at random positions? keep simple: report evidence share
+        share = [sum(e - s for s, e, _ in spans) / max(1, len(t)) for t, spans in zip(texts, ev)]
+        metrics["faithfulness"][lang] = {"comprehensiveness": round(float(comp.mean()), 4),
+                                         "sufficiency": round(float(suff.mean()), 4),
+                                         "sufficiency_eraser": round(float((py - suff).mean()), 4),
+                                         "p_label_full": round(float(py.mean()), 4),
+                                         "evidence_share_of_text": round(float(np.mean(share)), 4)}
+
+    # parity fixtures
+    if a.fixtures:
+        os.makedirs(a.fixtures, exist_ok=True)
+        for lang in LANGS:
+            with open(os.path.join(a.fixtures, f"{lang}.jsonl"), "w", encoding="utf-8") as f:
+                for i, r in enumerate(dev[lang][:200]):
+                    fs = Fdv[lang][i]
+                    y = int(preds[lang][i])
+                    ev = evidence.select(fs, contrib_dev[lang][i], y)
+                    rat = ret(lang, LABELS[y], fs)
+                    rec = {"id": r["id"], "lang": lang, "text": r["text"], "label": r["label"],
+                           "ids": [x[0] for x in fs], "values": [x[1] for x in fs],
+                           "spans": [[list(s) for s in x[2]] for x in fs],
+                           "probs": [float(v) for v in probs_dev[lang][i]],
+                           "predicted": LABELS[y],
+                           "evidence": [{"start": s, "end": e, "text": r["text"][s:e], "weight": w} for s, e, w in ev],
+                           "rationale": rat}
+                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    elapsed = time.time() - t0
+    size = {n: os.path.getsize(os.path.join(a.out, n)) for n in ["model.onnx", "rationale.json.gz"]}
+    manifest = {
+        "kind": "ngram-classifier",
+        "version": a.version,
+        "labels": LABELS,
+        "languages": LANGS,
+        "features": spec,
+        "onnx": {"file": "model.onnx", "inputs": {"ids": "ids", "values": "values"},
+                 "outputs": {"probs": "probs", "contributions": "contributions"},
+                 "doc": "ids int64 [B,N], values float32 [B,N] (pad with id 0, value 0); probs float32 [B,3] softmax in label order; "
+                        "contributions float32 [B,N,3]: logits = bias + sum over N of contributions"},
+        "rationale": {"file": "rationale.json.gz", "format": rationale.FORMAT, "method": "knn-vote", "k": k,
+                      "doc": rationale.__doc__.strip()},
+        "evidence": evidence.RULE,
+        "model": {"members": ["tfidf-logreg"] + (["embedding-bag"] if Wbag is not None else []),
+                  "C": a.C, "class_weight": a.class_weight, "bag_scale": a.bag_scale if Wbag is not None else 0,
+                  "trained_on": "train part of the blocked split, all five languages jointly"},
+        "provenance": {"data": "Sentiment Reasoning for Healthcare (arXiv 2407.21054) train split, "
+                               "SHARED/data/sentiment-reasoning/train.{vi,en,zh,de,fr}.jsonl (MIT)",
+                       "command": "make model-reasoning", "argv": sys.argv[1:], "seed": a.seed,
+                       "git_commit": git_commit(),
+                       "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "split": split_info, "training_seconds": round(t_train, 1), "total_seconds": round(elapsed, 1),
+                       "sizes_bytes": size},
+        "metrics": metrics,
+    }
+    with open(os.path.join(a.out, "model.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    with open(os.path.join(a.out, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(metrics, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(json.dumps(metrics, indent=1), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
