@@ -15,7 +15,8 @@ Pipeline, for a text t (a Python str = a sequence of Unicode code points):
 2. Lower-casing, code point by code point, with the Unicode simple lowercase mapping (Go's
    unicode.ToLower; in Python: c.lower() when that is one code point, U+0130 -> U+0069, otherwise
    c unchanged). It never changes the number of code points.
-3. Word characters are the code points whose general category is L*, M* or N*. Runs are the
+3. Word characters are the code points whose general category is L*, M* or N*, and those in the
+   spec's CJK ranges (so CJK ideographs newer than a runtime's Unicode tables still count). Runs are the
    maximal runs of word characters. Tokens: every code point in the CJK ranges of the spec is a
    token by itself; the other word characters form tokens as maximal runs of non-CJK word
    characters.
@@ -53,7 +54,7 @@ SPEC = {
         "Unicode simple lowercase mapping per code point (Go unicode.ToLower; Python c.lower() when "
         "it is a single code point, U+0130 -> U+0069, else unchanged); length-preserving."
     ),
-    "word_chars": "general category L*, M* or N*",
+    "word_chars": "general category L*, M* or N*, or in cjk_ranges",
     "cjk_ranges": [[0x3400, 0x4DBF], [0x4E00, 0x9FFF], [0xF900, 0xFAFF], [0x20000, 0x3FFFF]],
     "tokenization": (
         "tokens: each code point in cjk_ranges alone; maximal runs of other word characters. "
@@ -122,8 +123,8 @@ def normalize(text: str):
     return chars, starts, ends
 
 
-def _is_word(c: str) -> bool:
-    return unicodedata.category(c)[0] in "LMN"
+def _is_word(c: str, ranges) -> bool:
+    return unicodedata.category(c)[0] in "LMN" or _is_cjk(c, ranges)
 
 
 def _is_cjk(c: str, ranges) -> bool:
@@ -145,11 +146,11 @@ def grams(text: str, spec: dict = SPEC):
     m = len(chars)
     i = 0
     while i < m:
-        if not _is_word(chars[i]):
+        if not _is_word(chars[i], ranges):
             i += 1
             continue
         j = i
-        while j < m and _is_word(chars[j]):
+        while j < m and _is_word(chars[j], ranges):
             j += 1
         runs.append((i, j))
         k = i
