@@ -1,0 +1,46 @@
+package daemon
+
+import (
+	"log/slog"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+)
+
+// notifier speaks systemd's notify protocol (NOTIFY_SOCKET); without a socket it does nothing.
+type notifier struct {
+	log *slog.Logger
+}
+
+// send sends one or more newline-separated assignments, e.g. "READY=1\nSTATUS=ready".
+func (n notifier) send(state string) {
+	if _, err := sd.SdNotify(false, state); err != nil {
+		n.log.Warn("systemd notify failed", "state", state, "err", err)
+	}
+}
+
+// watchdog sends WATCHDOG=1 at half the interval systemd asked for (WatchdogSec= sets
+// WATCHDOG_USEC) until stop is closed. It returns the interval, 0 when no watchdog is configured.
+func (n notifier) watchdog(stop <-chan struct{}) time.Duration {
+	interval, err := sd.SdWatchdogEnabled(false)
+	if err != nil {
+		n.log.Warn("systemd watchdog settings unreadable", "err", err)
+		return 0
+	}
+	if interval <= 0 {
+		return 0
+	}
+	go func() {
+		t := time.NewTicker(interval / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				n.send(sd.SdNotifyWatchdog)
+			}
+		}
+	}()
+	return interval
+}

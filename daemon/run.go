@@ -1,0 +1,296 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sentio-health/sentio/config"
+)
+
+// Options are what [Run] needs besides the configuration.
+type Options struct {
+	// Version and Commit identify the build (sentio_build_info, the starting log line).
+	Version, Commit string
+	// Components are started in this order and drained in reverse.
+	Components []Component
+}
+
+// ErrDrainTimeout is wrapped by the error [Run] returns when in-flight work did not finish within
+// shutdown_timeout.
+var ErrDrainTimeout = errors.New("drain did not finish within shutdown_timeout")
+
+// Run runs the daemon until ctx ends (the first SIGTERM or SIGINT: the caller cancels ctx) or a
+// component calls [Env.Fail], then drains: readiness drops, systemd hears STOPPING=1, components
+// drain in reverse order within cfg.ShutdownTimeout, the NATS connection drains, the embedded
+// server stops. It returns nil after a clean drain, an error wrapping [ErrDrainTimeout] when the
+// deadline cut the drain short, or the error that stopped it (start-up failure, Env.Fail).
+//
+// Forcing an exit on a second signal is the caller's job (see cli/run.go): Run never calls
+// os.Exit.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) error {
+	began := time.Now()
+	err := run(ctx, cfg, log, opts, began)
+	if err != nil {
+		log.Error("stopped", "err", err, "uptime", time.Since(began).Round(time.Millisecond).String())
+	} else {
+		log.Info("stopped", "uptime", time.Since(began).Round(time.Millisecond).String())
+	}
+	return err
+}
+
+// state is the daemon's view of itself, shared with /readyz and the metrics.
+type state struct {
+	all      []Component
+	nc       *nats.Conn
+	draining atomic.Bool
+
+	mu      sync.Mutex
+	running []Component // started successfully, in start order
+}
+
+func (d *state) markStarted(c Component) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.running = append(d.running, c)
+}
+
+func (d *state) started() []Component {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Component(nil), d.running...)
+}
+
+// readiness checks NATS and every component.
+func (d *state) readiness() readiness {
+	r := readiness{ok: true}
+	add := func(ok bool, line string) {
+		if ok {
+			r.lines = append(r.lines, "[+]"+line)
+		} else {
+			r.ok = false
+			r.lines = append(r.lines, "[-]"+line)
+		}
+	}
+	if d.draining.Load() {
+		add(false, "draining: stopping, taking no new work")
+	}
+	if d.nc != nil && d.nc.IsConnected() {
+		add(true, "nats ok")
+	} else if d.nc != nil {
+		add(false, "nats: "+connStatus(d.nc.Status()))
+	} else {
+		add(false, "nats: not connected yet")
+	}
+	started := map[Component]bool{}
+	for _, c := range d.started() {
+		started[c] = true
+	}
+	for _, c := range d.all {
+		switch {
+		case !started[c]:
+			add(false, c.Name()+": not started")
+		case c.Ready() != nil:
+			add(false, c.Name()+": "+c.Ready().Error())
+		default:
+			add(true, c.Name()+" ok")
+		}
+	}
+	return r
+}
+
+func connStatus(s nats.Status) string {
+	switch s {
+	case nats.RECONNECTING:
+		return "reconnecting"
+	case nats.CLOSED:
+		return "closed"
+	case nats.DRAINING_SUBS, nats.DRAINING_PUBS:
+		return "draining"
+	case nats.CONNECTING:
+		return "connecting"
+	}
+	return "disconnected"
+}
+
+func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options, began time.Time) error {
+	d := &state{all: opts.Components}
+	n := notifier{log: log}
+	names := make([]string, len(opts.Components))
+	for i, c := range opts.Components {
+		names[i] = c.Name()
+	}
+	target := "embedded"
+	if !cfg.NATS.Embedded {
+		target = redactURLs(cfg.NATS.URL)
+	}
+	log.Info("starting", "version", opts.Version, "commit", opts.Commit, "go", runtime.Version(),
+		"pid", os.Getpid(), "nats", target, "state_dir", cfg.StateDir, "components", names)
+	n.send("STATUS=starting")
+	stopWatchdog := make(chan struct{})
+	defer close(stopWatchdog)
+	if iv := n.watchdog(stopWatchdog); iv > 0 {
+		log.Info("systemd watchdog enabled", "interval", iv.String())
+	}
+
+	var ns *server.Server
+	if cfg.NATS.Embedded {
+		var err error
+		if ns, err = startEmbedded(cfg, log); err != nil {
+			return err
+		}
+		defer func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		}()
+	}
+	nc, err := connect(ctx, cfg, ns, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for NATS: nothing to drain
+		}
+		return err
+	}
+	defer nc.Close()
+	d.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if ns != nil {
+		log.Info("nats ready", "mode", "embedded", "listen", ns.ClientURL(), "store", ns.StoreDir())
+	} else {
+		log.Info("nats ready", "mode", "external", "server", nc.ConnectedUrlRedacted())
+	}
+
+	reg := newRegistry(opts)
+	registerLifecycle(reg, d, nc)
+	var srv *http.Server
+	if cfg.HTTP.Listen != "" {
+		s, addr, err := startHTTP(cfg.HTTP.Listen, d, reg, log)
+		if err != nil {
+			return err
+		}
+		srv = s
+		defer stopHTTP(srv)
+		log.Info("http listening", "addr", addr.String())
+	}
+
+	failCh := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case failCh <- err:
+		default:
+		}
+	}
+	for _, c := range opts.Components {
+		env := &Env{Config: cfg, Logger: log.With("component", c.Name()), NATS: nc, JetStream: js, Metrics: reg, fail: fail}
+		t0 := time.Now()
+		if err := c.Start(ctx, env); err != nil {
+			if ctx.Err() != nil {
+				return d.shutdown(cfg, nc, log, n, "signal during start-up", nil)
+			}
+			return d.shutdown(cfg, nc, log, n, "start-up failed", fmt.Errorf("starting %s: %w", c.Name(), err))
+		}
+		d.markStarted(c)
+		log.Info("component started", "component", c.Name(), "took", time.Since(t0).Round(time.Millisecond).String())
+	}
+
+	if reason, cause := d.waitReady(ctx, failCh, log); reason != "" {
+		return d.shutdown(cfg, nc, log, n, reason, cause)
+	}
+	log.Info("ready", "startup", time.Since(began).Round(time.Millisecond).String())
+	n.send("READY=1\nSTATUS=ready")
+
+	select {
+	case <-ctx.Done():
+		return d.shutdown(cfg, nc, log, n, "signal", nil)
+	case err := <-failCh:
+		return d.shutdown(cfg, nc, log, n, "component failed", err)
+	}
+}
+
+// waitReady polls readiness until everything is ready; it returns a reason (and error) when it
+// has to stop first.
+func (d *state) waitReady(ctx context.Context, failCh chan error, log *slog.Logger) (string, error) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	lastLog := time.Now()
+	for {
+		r := d.readiness()
+		if r.ok {
+			return "", nil
+		}
+		if time.Since(lastLog) >= 10*time.Second {
+			lastLog = time.Now()
+			log.Warn("waiting to be ready", "checks", r.lines)
+		}
+		select {
+		case <-ctx.Done():
+			return "signal during start-up", nil
+		case err := <-failCh:
+			return "component failed", err
+		case <-t.C:
+		}
+	}
+}
+
+// shutdown drains the started components in reverse order, then the NATS connection, within
+// shutdown_timeout.
+func (d *state) shutdown(cfg *config.Config, nc *nats.Conn, log *slog.Logger, n notifier, reason string, cause error) error {
+	d.draining.Store(true)
+	n.send("STOPPING=1\nSTATUS=draining")
+	attrs := []any{"reason", reason, "timeout", cfg.ShutdownTimeout.String()}
+	if cause != nil {
+		attrs = append(attrs, "err", cause)
+	}
+	log.Info("draining", attrs...)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	started := d.started()
+	var timedOut []string
+	var errs []error
+	for i := len(started) - 1; i >= 0; i-- {
+		c := started[i]
+		t0 := time.Now()
+		err := c.Drain(ctx)
+		took := time.Since(t0).Round(time.Millisecond).String()
+		switch {
+		case err == nil:
+			log.Info("component drained", "component", c.Name(), "took", took)
+		case ctx.Err() != nil:
+			timedOut = append(timedOut, c.Name())
+			log.Error("component drain cut short", "component", c.Name(), "took", took, "err", err)
+		default:
+			errs = append(errs, fmt.Errorf("draining %s: %w", c.Name(), err))
+			log.Error("component drain failed", "component", c.Name(), "took", took, "err", err)
+		}
+	}
+	if err := nc.Drain(); err == nil {
+		for !nc.IsClosed() && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	nc.Close()
+	if ctx.Err() != nil && len(timedOut) == 0 {
+		timedOut = append(timedOut, "nats")
+	}
+	if cause != nil {
+		errs = append([]error{cause}, errs...)
+	}
+	if len(timedOut) > 0 {
+		errs = append(errs, fmt.Errorf("%w (%s): %v; unacked work will be redelivered", ErrDrainTimeout, cfg.ShutdownTimeout, timedOut))
+	}
+	return errors.Join(errs...)
+}
