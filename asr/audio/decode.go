@@ -143,6 +143,9 @@ func Decode(data []byte, opt Options) (*Audio, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pcm.what, err)
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %d frame(s) at %d Hz is too short to resample to %d Hz: %w", pcm.what, len(pcm.mono), pcm.rate, SampleRate, ErrNoSamples)
+	}
 	return &Audio{Samples: out, SourceFormat: pcm.what, SourceRate: pcm.rate, SourceChannels: pcm.channels}, nil
 }
 

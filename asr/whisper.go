@@ -1,0 +1,408 @@
+//go:build whisper
+
+package asr
+
+// The engine calls whisper.cpp's C API (Debian's libwhisper 1.9.5 headers) through its own small
+// cgo layer rather than github.com/ggerganov/whisper.cpp/bindings/go (pinned in go.mod). Those
+// bindings fit neither level: the high-level pkg/whisper creates a context per model load and
+// no per-worker whisper_state, and the low-level package exposes no whisper_init_state /
+// *_with_state functions, no abort callback, no no-speech probability, no use_gpu context
+// parameter, and keeps its callbacks in package-level maps that are read and written without a
+// lock, which races as soon as two workers run whisper_full at once. The C API itself is small
+// and stable; the calls below are the ones the engine needs.
+
+/*
+#cgo LDFLAGS: -lwhisper -lggml -lggml-base -lm -lstdc++
+#include <whisper.h>
+#include <ggml-backend.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void sentio_log(enum ggml_log_level level, const char *text, void *ud) {
+	(void)ud;
+	if (level == GGML_LOG_LEVEL_ERROR) {
+		fputs(text, stderr);
+	}
+}
+
+// sentio_init quiets the log and loads ggml's backends: Debian's ggml loads even the CPU backend
+// at run time, and whisper.cpp's VAD (unlike its context init) does not load them itself.
+static void sentio_init(void) {
+	whisper_log_set(sentio_log, NULL);
+	ggml_backend_load_all();
+}
+
+// The abort flag is C memory written by Go (sentio_set_flag) when the request's context is
+// cancelled and read by whisper.cpp's callbacks: no Go pointer crosses into C.
+static bool sentio_abort_cb(void *data) { return __atomic_load_n((int *)data, __ATOMIC_RELAXED) != 0; }
+
+static bool sentio_encoder_begin_cb(struct whisper_context *ctx, struct whisper_state *st, void *data) {
+	(void)ctx; (void)st;
+	return __atomic_load_n((int *)data, __ATOMIC_RELAXED) == 0;
+}
+
+static void sentio_set_flag(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELAXED); }
+
+static struct whisper_context *sentio_load(const char *path, bool use_gpu) {
+	struct whisper_context_params p = whisper_context_default_params();
+	p.use_gpu = use_gpu;
+	return whisper_init_from_file_with_params_no_state(path, p);
+}
+
+static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
+		int threads, int audio_ctx, const char *lang, bool no_timestamps, int max_tokens, int *abort_flag) {
+	struct whisper_full_params p = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
+	p.n_threads = threads;
+	p.audio_ctx = audio_ctx;
+	p.language = lang;
+	p.detect_language = false;
+	p.no_timestamps = no_timestamps;
+	p.max_tokens = max_tokens;
+	p.print_progress = false;
+	p.print_realtime = false;
+	p.print_timestamps = false;
+	p.print_special = false;
+	p.abort_callback = sentio_abort_cb;
+	p.abort_callback_user_data = abort_flag;
+	p.encoder_begin_callback = sentio_encoder_begin_cb;
+	p.encoder_begin_callback_user_data = abort_flag;
+	return whisper_full_with_state(ctx, st, p, pcm, n);
+}
+
+static int sentio_detect(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
+		int threads, float *probs) {
+	if (whisper_pcm_to_mel_with_state(ctx, st, pcm, n, threads) != 0) {
+		return -100;
+	}
+	return whisper_lang_auto_detect_with_state(ctx, st, 0, threads, probs);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"unsafe"
+
+	"github.com/sentio-health/sentio/config"
+)
+
+var quietOnce sync.Once
+
+// quiet routes whisper.cpp's and ggml's log to stderr for errors only (their info lines would
+// flood operators' logs) and loads ggml's backends, once per process.
+func quiet() { quietOnce.Do(func() { C.sentio_init() }) }
+
+// Engine runs whisper.cpp: one model, loaded once, shared by a fixed set of workers that each
+// own a whisper state, a VAD context and an abort flag. It is safe for concurrent use; at most
+// `workers` transcriptions run at once and the others wait for a free worker.
+type Engine struct {
+	cfg          config.ASR
+	ctx          *C.struct_whisper_context
+	all          []*worker
+	free         chan *worker
+	done         chan struct{}
+	closeOnce    sync.Once
+	langs        []string
+	langIDs      map[string]C.int
+	multilingual bool
+	noTimestamps bool
+	info         ModelInfo
+}
+
+// worker is one whisper state with what it needs to run alone.
+type worker struct {
+	state *C.struct_whisper_state
+	vad   *VAD
+	abort *C.int
+}
+
+// Open loads cfg.Model once and prepares workers workers (at least 1), each with its own
+// whisper state and, when cfg.VADModel is set, its own Silero VAD context. cfg.Threads is the
+// thread count of each worker, cfg.AudioCtx the encoder context (0 = the model's), cfg.UseGPU
+// lets whisper.cpp use a ggml GPU backend when one is installed.
+func Open(cfg config.ASR, workers int) (*Engine, error) {
+	if workers < 1 {
+		workers = 1
+	}
+	if cfg.Threads < 1 {
+		cfg.Threads = 1
+	}
+	if cfg.Model == "" {
+		return nil, errors.New("asr: no model configured (asr.model); fetch one with `sentio models fetch base`")
+	}
+	if _, err := os.Stat(cfg.Model); err != nil {
+		return nil, fmt.Errorf("asr: model %s: %w (set asr.model, or fetch one with `sentio models fetch base`)", cfg.Model, err)
+	}
+	if cfg.VADModel != "" {
+		if _, err := os.Stat(cfg.VADModel); err != nil {
+			return nil, fmt.Errorf("asr: VAD model %s: %w (set asr.vad_model, empty to disable, or `sentio models fetch silero-vad`)", cfg.VADModel, err)
+		}
+	}
+	if len(cfg.Languages) == 0 {
+		cfg.Languages = []string{"vi", "en", "zh", "de", "fr"}
+	}
+	e := &Engine{cfg: cfg, langs: cfg.Languages, langIDs: map[string]C.int{}, done: make(chan struct{}), noTimestamps: cfg.NoTimestamps}
+	for _, l := range append(append([]string(nil), cfg.Languages...), cfg.Language) {
+		if l == "" {
+			continue
+		}
+		cs := C.CString(l)
+		id := C.whisper_lang_id(cs)
+		C.free(unsafe.Pointer(cs))
+		if id < 0 {
+			return nil, fmt.Errorf("asr: language %q is not one whisper knows", l)
+		}
+		e.langIDs[l] = id
+	}
+	quiet()
+	cpath := C.CString(cfg.Model)
+	defer C.free(unsafe.Pointer(cpath))
+	e.ctx = C.sentio_load(cpath, C.bool(cfg.UseGPU))
+	if e.ctx == nil {
+		return nil, fmt.Errorf("asr: whisper.cpp could not load %s (not a ggml whisper model, or corrupt)", cfg.Model)
+	}
+	e.multilingual = C.whisper_is_multilingual(e.ctx) != 0
+	nctx := int(C.whisper_model_n_audio_ctx(e.ctx))
+	if cfg.AudioCtx < 0 || cfg.AudioCtx > nctx {
+		C.whisper_free(e.ctx)
+		return nil, fmt.Errorf("asr: audio_ctx %d is outside 0..%d (the model's audio context)", cfg.AudioCtx, nctx)
+	}
+	if !e.multilingual && cfg.Language != "" && cfg.Language != "en" {
+		C.whisper_free(e.ctx)
+		return nil, fmt.Errorf("asr: %s is an English-only model, but language %q is forced", cfg.Model, cfg.Language)
+	}
+	used := cfg.AudioCtx
+	if used == 0 {
+		used = nctx
+	}
+	e.info = ModelInfo{
+		Path: cfg.Model, Type: C.GoString(C.whisper_model_type_readable(e.ctx)), Multilingual: e.multilingual,
+		AudioCtx: nctx, UsedAudioCtx: used,
+		AudioState: int(C.whisper_model_n_audio_state(e.ctx)), AudioLayers: int(C.whisper_model_n_audio_layer(e.ctx)),
+		TextState: int(C.whisper_model_n_text_state(e.ctx)), TextLayers: int(C.whisper_model_n_text_layer(e.ctx)),
+		Vocab: int(C.whisper_model_n_vocab(e.ctx)), Workers: workers, Threads: cfg.Threads, VAD: cfg.VADModel != "",
+		System: C.GoString(C.whisper_print_system_info()),
+	}
+	e.free = make(chan *worker, workers)
+	for i := 0; i < workers; i++ {
+		w, err := e.newWorker()
+		if err != nil {
+			e.freeAll()
+			return nil, err
+		}
+		e.all = append(e.all, w)
+		e.free <- w
+	}
+	return e, nil
+}
+
+func (e *Engine) newWorker() (*worker, error) {
+	w := &worker{abort: (*C.int)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int(0)))))}
+	w.state = C.whisper_init_state(e.ctx)
+	if w.state == nil {
+		w.release()
+		return nil, errors.New("asr: whisper_init_state failed (out of memory?)")
+	}
+	if e.cfg.VADModel != "" {
+		v, err := OpenVAD(e.cfg.VADModel, e.cfg.Threads)
+		if err != nil {
+			w.release()
+			return nil, err
+		}
+		w.vad = v
+	}
+	if e.cfg.AudioCtx > 0 {
+		// whisper.cpp applies audio_ctx to a state inside whisper_full, after its language
+		// detection; one short run sets it so that detection (sentio_detect) encodes with the
+		// configured context too, as the model was trained.
+		prime := make([]float32, SampleRate*3/2)
+		lang := C.CString("en")
+		rc := C.sentio_full(e.ctx, w.state, (*C.float)(&prime[0]), C.int(len(prime)), C.int(e.cfg.Threads),
+			C.int(e.cfg.AudioCtx), lang, C.bool(true), 1, w.abort)
+		C.free(unsafe.Pointer(lang))
+		if rc != 0 {
+			w.release()
+			return nil, fmt.Errorf("asr: whisper.cpp failed to run %s with audio_ctx %d (code %d)", e.cfg.Model, e.cfg.AudioCtx, int(rc))
+		}
+	}
+	return w, nil
+}
+
+func (w *worker) release() {
+	if w.vad != nil {
+		w.vad.Close()
+	}
+	if w.state != nil {
+		C.whisper_free_state(w.state)
+	}
+	C.free(unsafe.Pointer(w.abort))
+}
+
+func (e *Engine) freeAll() {
+	for _, w := range e.all {
+		w.release()
+	}
+	e.all = nil
+	C.whisper_free(e.ctx)
+	e.ctx = nil
+}
+
+// Info describes the loaded model and the engine's settings.
+func (e *Engine) Info() ModelInfo { return e.info }
+
+// Close waits for running transcriptions to finish and frees the model, states and VAD
+// contexts. Transcribe calls waiting for a worker fail with ErrClosed.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		close(e.done)
+		for range e.all {
+			<-e.free
+		}
+		e.freeAll()
+	})
+	return nil
+}
+
+// Transcribe transcribes 16 kHz mono samples in the configured language (asr.language) or, when
+// none is forced, in the most probable of asr.languages. It waits for a free worker; cancelling
+// ctx stops the wait, and stops whisper.cpp at its next computation step (abort callback).
+func (e *Engine) Transcribe(ctx context.Context, pcm []float32) (Result, error) {
+	return e.TranscribeLanguage(ctx, pcm, "")
+}
+
+// TranscribeLanguage is Transcribe with the language forced to lang (ISO 639-1, one whisper
+// knows); an empty lang means the engine's configuration decides.
+func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang string) (Result, error) {
+	res := Result{DurationMS: int64(len(pcm)) * 1000 / SampleRate}
+	if len(pcm) == 0 {
+		return res, ErrEmptyAudio
+	}
+	if len(pcm) > math.MaxInt32/2 {
+		return res, fmt.Errorf("asr: %d samples is too long for whisper.cpp", len(pcm))
+	}
+	if lang == "" {
+		lang = e.cfg.Language
+	}
+	if lang != "" {
+		if _, ok := e.langIDs[lang]; !ok {
+			cs := C.CString(lang)
+			id := C.whisper_lang_id(cs)
+			C.free(unsafe.Pointer(cs))
+			if id < 0 {
+				return res, fmt.Errorf("asr: language %q is not one whisper knows", lang)
+			}
+		}
+	}
+	if !e.multilingual {
+		lang = "en"
+	}
+	select {
+	case <-e.done:
+		return res, ErrClosed
+	default:
+	}
+	var w *worker
+	select {
+	case w = <-e.free:
+	case <-ctx.Done():
+		return res, fmt.Errorf("asr: waiting for a worker: %w", context.Cause(ctx))
+	case <-e.done:
+		return res, ErrClosed
+	}
+	defer func() { e.free <- w }()
+
+	C.sentio_set_flag(w.abort, 0)
+	stop := context.AfterFunc(ctx, func() { C.sentio_set_flag(w.abort, 1) })
+	defer stop()
+
+	// Voice activity detection: keep only speech.
+	audio := pcm
+	var spans []speechSpan
+	if w.vad != nil {
+		var err error
+		if spans, err = e.speech(w, pcm); err != nil {
+			return res, err
+		}
+		if len(spans) == 0 {
+			return res, nil
+		}
+		audio = concatSpeech(pcm, spans)
+		for _, s := range spans {
+			res.SpeechMS += int64(s.srcEnd-s.srcStart) * 1000 / SampleRate
+		}
+	} else {
+		res.SpeechMS = res.DurationMS
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("asr: %w", context.Cause(ctx))
+	}
+
+	// Language: forced, or whisper's probabilities restricted to the configured languages.
+	if lang != "" {
+		res.Language, res.LanguageProb = lang, 1
+	} else {
+		probs := make([]C.float, int(C.whisper_lang_max_id())+1)
+		n := len(audio)
+		if max := 30 * SampleRate; n > max {
+			n = max // detection looks at the first 30 s window only
+		}
+		if rc := C.sentio_detect(e.ctx, w.state, (*C.float)(&audio[0]), C.int(n), C.int(e.cfg.Threads), &probs[0]); rc < 0 {
+			return res, fmt.Errorf("asr: whisper.cpp language detection failed (code %d)", int(rc))
+		}
+		all := make(map[string]float32, len(e.langs))
+		for _, l := range e.langs {
+			all[l] = float32(probs[e.langIDs[l]])
+		}
+		res.LanguageProbs, res.Language, res.LanguageProb = restrict(all, e.langs)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("asr: %w", context.Cause(ctx))
+	}
+
+	clang := C.CString(res.Language)
+	defer C.free(unsafe.Pointer(clang))
+	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads),
+		C.int(e.cfg.AudioCtx), clang, C.bool(e.noTimestamps), 0, w.abort)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
+	}
+	if rc != 0 {
+		return res, fmt.Errorf("asr: whisper.cpp transcription failed (whisper_full code %d)", int(rc))
+	}
+	nseg := int(C.whisper_full_n_segments_from_state(w.state))
+	res.Segments = make([]Segment, 0, nseg)
+	for i := 0; i < nseg; i++ {
+		ci := C.int(i)
+		t0 := int64(C.whisper_full_get_segment_t0_from_state(w.state, ci)) * 10 // centiseconds
+		t1 := int64(C.whisper_full_get_segment_t1_from_state(w.state, ci)) * 10
+		if spans != nil {
+			t0, t1 = mapTime(t0, spans), mapTime(t1, spans)
+		}
+		if max := res.DurationMS; t1 > max {
+			t1 = max
+		}
+		res.Segments = append(res.Segments, Segment{
+			StartMS:      t0,
+			EndMS:        t1,
+			Text:         C.GoString(C.whisper_full_get_segment_text_from_state(w.state, ci)),
+			NoSpeechProb: float32(C.whisper_full_get_segment_no_speech_prob_from_state(w.state, ci)),
+		})
+	}
+	res.Text = joinText(res.Segments)
+	return res, nil
+}
+
+// speech runs the worker's Silero VAD over pcm and returns the speech stretches, each extended
+// by whisper.cpp's default overlap (0.1 s) like its own VAD path does.
+func (e *Engine) speech(w *worker, pcm []float32) ([]speechSpan, error) {
+	segs, err := w.vad.Segments(pcm)
+	if err != nil {
+		return nil, err
+	}
+	return spansOf(segs, len(pcm)), nil
+}
