@@ -1,16 +1,11 @@
 package reasoning
 
 import (
-	"hash/fnv"
-	"strings"
+	"github.com/sentio-health/sentio/reasoning/features"
 )
 
-// Feature is one hashed n-gram feature of a text. TEMPORARY until reasoning/features lands.
-type Feature struct {
-	ID    int64
-	Value float32
-	Spans [][2]int
-}
+// Feature is one hashed n-gram feature of a text (see the reasoning/features package).
+type Feature = features.Feature
 
 // extractor computes a text's features as the model's feature specification says.
 type extractor func(text string) ([]Feature, error)
@@ -18,42 +13,19 @@ type extractor func(text string) ([]Feature, error)
 // rationaleFinder returns a rationale in lang for text with the given label, and its source.
 type rationaleFinder func(text string, feats []Feature, lang, label string) (string, string, error)
 
-// newExtractor is TEMPORARY: words hashed with FNV-1a modulo 4096.
+// newExtractor parses the manifest's feature specification.
 func newExtractor(m *Manifest) (extractor, error) {
-	return func(text string) ([]Feature, error) {
-		rs := []rune(strings.ToLower(text))
-		acc := map[int64]*Feature{}
-		var order []int64
-		for i := 0; i < len(rs); {
-			if rs[i] == ' ' {
-				i++
-				continue
-			}
-			j := i
-			for j < len(rs) && rs[j] != ' ' {
-				j++
-			}
-			h := fnv.New64a()
-			h.Write([]byte(string(rs[i:j])))
-			id := 1 + int64(h.Sum64()%4095)
-			f := acc[id]
-			if f == nil {
-				f = &Feature{ID: id}
-				acc[id] = f
-				order = append(order, id)
-			}
-			f.Value++
-			f.Spans = append(f.Spans, [2]int{i, j})
-			i = j
-		}
-		out := make([]Feature, 0, len(order))
-		for _, id := range order {
-			out = append(out, *acc[id])
-		}
-		return out, nil
-	}, nil
+	spec, err := features.ParseSpec(m.Features)
+	if err != nil {
+		return nil, err
+	}
+	return func(text string) ([]Feature, error) { return features.Extract(spec, text), nil }, nil
 }
 
+// rationaleBound is false while the rationale binding below is temporary.
+const rationaleBound = false
+
+// newRationaleFinder is TEMPORARY until reasoning/rationale lands.
 func newRationaleFinder(m *Manifest) (rationaleFinder, error) {
 	return func(text string, feats []Feature, lang, label string) (string, string, error) {
 		return "", "none", nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -56,8 +55,7 @@ type prepared struct {
 type scored struct {
 	probs    [3]float32 // in Labels order
 	label    int        // index into Labels
-	evidence []int      // indices into feats, strongest first
-	weights  []float64  // weights[i] is the weight of feats[evidence[i]]
+	evidence []Evidence
 	comp     float64
 	suff     float64
 }
@@ -227,8 +225,8 @@ func (c *classifier) prepare(in Input) (prepared, error) {
 	return p, nil
 }
 
-// runBatch runs one micro-batch: the texts' rows, then for each text a row without its evidence
-// features and a row with only them, all texts' extra rows in one further call.
+// runBatch runs one micro-batch: the texts' rows, then for each text a row for the text with its
+// evidence removed and a row for the evidence alone, all texts' extra rows in one further call.
 func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 	c.nBatches.Add(1)
 	c.nTexts.Add(int64(len(jobs)))
@@ -238,31 +236,41 @@ func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 			break
 		}
 	}
+	fail := func(err error) {
+		for _, j := range jobs {
+			j.err = err
+		}
+	}
 	rows := make([][]Feature, len(jobs))
 	for i, j := range jobs {
 		rows[i] = j.in.feats
 	}
 	probs, contribs, err := c.infer(rows)
 	if err != nil {
-		for _, j := range jobs {
-			j.err = err
-		}
+		fail(err)
 		return
 	}
 	extra := make([][]Feature, 0, 2*len(jobs))
 	for i, j := range jobs {
-		s := scored{probs: probs[i]}
-		s.label = argmax(probs[i])
-		s.evidence, s.weights = c.rule.selectEvidence(contribs[i], c.labelIdx, s.label)
-		without, only := splitFeatures(j.in.feats, s.evidence)
+		s := scored{probs: probs[i], label: argmax(probs[i])}
+		sel, margins := c.rule.selectEvidence(j.in.feats, contribs[i], c.labelIdx[s.label])
+		runes := []rune(j.in.text)
+		if s.evidence, err = evidenceSpans(runes, j.in.feats, sel, margins); err != nil {
+			fail(err)
+			return
+		}
+		without, err1 := c.extract(withoutEvidence(runes, s.evidence))
+		only, err2 := c.extract(onlyEvidence(s.evidence))
+		if err := errors.Join(err1, err2); err != nil {
+			fail(fmt.Errorf("reasoning: features: %w", err))
+			return
+		}
 		extra = append(extra, without, only)
 		j.out = s
 	}
 	probs2, _, err := c.infer(extra)
 	if err != nil {
-		for _, j := range jobs {
-			j.err = err
-		}
+		fail(err)
 		return
 	}
 	for i, j := range jobs {
@@ -344,12 +352,9 @@ func (c *classifier) finish(p prepared, s scored) (Result, error) {
 		Scores:            Scores{Negative: float64(s.probs[0]), Neutral: float64(s.probs[1]), Positive: float64(s.probs[2])},
 		Comprehensiveness: s.comp,
 		Sufficiency:       s.suff,
+		Evidence:          s.evidence,
 	}
-	ev, err := evidenceSpans(p.text, p.feats, s.evidence, s.weights)
-	if err != nil {
-		return Result{}, err
-	}
-	r.Evidence = ev
+	var err error
 	r.Rationale, r.RationaleSource, err = c.rationale(p.text, p.feats, p.lang, label)
 	if err != nil {
 		return Result{}, fmt.Errorf("reasoning: rationale: %w", err)
@@ -365,28 +370,4 @@ func argmax(p [3]float32) int {
 		}
 	}
 	return best
-}
-
-// splitFeatures returns feats without the features at the indices sel, and only those (in id order).
-func splitFeatures(feats []Feature, sel []int) (without, only []Feature) {
-	in := make([]bool, len(feats))
-	for _, i := range sel {
-		in[i] = true
-	}
-	without = make([]Feature, 0, len(feats)-len(sel))
-	only = make([]Feature, 0, len(sel))
-	for i, f := range feats {
-		if in[i] {
-			only = append(only, f)
-		} else {
-			without = append(without, f)
-		}
-	}
-	return without, only
-}
-
-// roundTo rounds x to d decimals (for stable JSON output).
-func roundTo(x float64, d int) float64 {
-	p := math.Pow(10, float64(d))
-	return math.Round(x*p) / p
 }

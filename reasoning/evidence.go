@@ -4,101 +4,132 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
-// evidenceRule selects a text's evidence features from their contributions to the logits; it is
-// the manifest's "evidence" object, so the runtime selects exactly what training measured.
+// evidenceRule is the manifest's "evidence" object: the rule that turns a text's feature
+// contributions into evidence spans, and how comprehensiveness and sufficiency are measured. The
+// runtime implements the rule of models/reasoning/evidence.py exactly, so what it reports is what
+// training measured:
+//
+//   - margin m_i = c_i[y] - mean over the other labels k of c_i[k], in float64 from the float32
+//     contributions (y the predicted label);
+//   - selection: features with m_i > 0, sorted by (m_i desc, id asc), the first top_k;
+//   - spans: every span of every selected feature, sorted by (start, end), merged while the next
+//     start <= the current end; a merged span's weight is the sum of m_i over the distinct selected
+//     features with a span inside it; evidence is sorted by start;
+//   - comprehensiveness = p_y(text) - p_y(text with each merged span replaced by one U+0020);
+//   - sufficiency = p_y(the merged spans' texts in order, joined with one U+0020).
 type evidenceRule struct {
-	// Score is how a feature's weight is computed from its contributions c (one per label):
-	// "margin" (default) is c[label] minus the mean of the other labels' c; "label" is c[label].
-	Score string `json:"score"`
-	// MaxFeatures caps the number of evidence features (default 8).
-	MaxFeatures int `json:"max_features"`
-	// MinWeight is the smallest weight a feature needs to be evidence (default: greater than 0).
-	MinWeight float64 `json:"min_weight"`
+	// TopK is the number of features selected at most.
+	TopK int `json:"top_k"`
 }
 
 func parseEvidenceRule(raw json.RawMessage) (evidenceRule, error) {
-	r := evidenceRule{Score: "margin", MaxFeatures: 8}
+	r := evidenceRule{TopK: 10}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return r, err
 		}
 	}
-	switch r.Score {
-	case "margin", "label":
-	default:
-		return r, fmt.Errorf("score %q is not margin or label", r.Score)
-	}
-	if r.MaxFeatures <= 0 {
-		return r, fmt.Errorf("max_features %d must be positive", r.MaxFeatures)
+	if r.TopK <= 0 {
+		return r, fmt.Errorf("top_k %d must be positive", r.TopK)
 	}
 	return r, nil
 }
 
-// selectEvidence returns the indices of the evidence features among contribs (graph column
-// order; labelIdx maps Labels to columns) for the label index label, strongest first, with their
-// weights. Ties keep the features' order, so selection is deterministic.
-func (r evidenceRule) selectEvidence(contribs [][3]float32, labelIdx [3]int, label int) ([]int, []float64) {
-	type cand struct {
-		i int
-		w float64
-	}
-	col := labelIdx[label]
-	cands := make([]cand, 0, len(contribs))
+// selectEvidence returns the indices of the evidence features (strongest first) and every
+// feature's margin. contribs are in graph column order; col is the predicted label's column.
+func (r evidenceRule) selectEvidence(feats []Feature, contribs [][3]float32, col int) (sel []int, margins []float64) {
+	margins = make([]float64, len(contribs))
 	for i, c := range contribs {
-		w := float64(c[col])
-		if r.Score == "margin" {
-			var others float64
-			for k := range 3 {
-				if k != col {
-					others += float64(c[k])
-				}
+		var others float64
+		for k := range 3 {
+			if k != col {
+				others += float64(c[k])
 			}
-			w -= others / 2
 		}
-		if w > r.MinWeight {
-			cands = append(cands, cand{i, w})
+		margins[i] = float64(c[col]) - others/2
+		if margins[i] > 0 {
+			sel = append(sel, i)
 		}
 	}
-	sort.SliceStable(cands, func(a, b int) bool { return cands[a].w > cands[b].w })
-	if len(cands) > r.MaxFeatures {
-		cands = cands[:r.MaxFeatures]
+	sort.SliceStable(sel, func(a, b int) bool {
+		ma, mb := margins[sel[a]], margins[sel[b]]
+		if ma != mb {
+			return ma > mb
+		}
+		return feats[sel[a]].ID < feats[sel[b]].ID
+	})
+	if len(sel) > r.TopK {
+		sel = sel[:r.TopK]
 	}
-	idx := make([]int, len(cands))
-	ws := make([]float64, len(cands))
-	for k, c := range cands {
-		idx[k], ws[k] = c.i, c.w
-	}
-	return idx, ws
+	return sel, margins
 }
 
-// evidenceSpans maps evidence features to spans of text: every distinct code-point range
-// covered by an evidence feature, weighted by the sum of the weights of the evidence features
-// covering exactly that range, strongest first (ties by position).
-func evidenceSpans(text string, feats []Feature, sel []int, weights []float64) ([]Evidence, error) {
-	runes := []rune(text)
-	acc := map[[2]int]float64{}
-	for k, i := range sel {
+// evidenceSpans merges the spans of the selected features into evidence over runes (the text's
+// code points), sorted by start.
+func evidenceSpans(runes []rune, feats []Feature, sel []int, margins []float64) ([]Evidence, error) {
+	type span struct{ s, e, f int }
+	var spans []span
+	for _, i := range sel {
 		for _, sp := range feats[i].Spans {
 			if sp[0] < 0 || sp[1] > len(runes) || sp[0] >= sp[1] {
 				return nil, fmt.Errorf("reasoning: feature %d has span [%d, %d) outside the text's %d code points", feats[i].ID, sp[0], sp[1], len(runes))
 			}
-			acc[sp] += weights[k]
+			spans = append(spans, span{sp[0], sp[1], i})
 		}
 	}
-	out := make([]Evidence, 0, len(acc))
-	for sp, w := range acc {
-		out = append(out, Evidence{Start: sp[0], End: sp[1], Text: string(runes[sp[0]:sp[1]]), Weight: roundTo(w, 6)})
-	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Weight != out[b].Weight {
-			return out[a].Weight > out[b].Weight
+	sort.SliceStable(spans, func(a, b int) bool {
+		if spans[a].s != spans[b].s {
+			return spans[a].s < spans[b].s
 		}
-		if out[a].Start != out[b].Start {
-			return out[a].Start < out[b].Start
-		}
-		return out[a].End < out[b].End
+		return spans[a].e < spans[b].e
 	})
+	var out []Evidence
+	var members []map[int]bool
+	for _, sp := range spans {
+		if n := len(out); n > 0 && sp.s <= out[n-1].End {
+			out[n-1].End = max(out[n-1].End, sp.e)
+			members[n-1][sp.f] = true
+			continue
+		}
+		out = append(out, Evidence{Start: sp.s, End: sp.e})
+		members = append(members, map[int]bool{sp.f: true})
+	}
+	for k := range out {
+		// Sum in selection order so the float64 sum is reproducible.
+		for _, i := range sel {
+			if members[k][i] {
+				out[k].Weight += margins[i]
+			}
+		}
+		out[k].Text = string(runes[out[k].Start:out[k].End])
+	}
+	if out == nil {
+		out = []Evidence{}
+	}
 	return out, nil
+}
+
+// withoutEvidence returns the text with each evidence span replaced by one space.
+func withoutEvidence(runes []rune, ev []Evidence) string {
+	var b strings.Builder
+	pos := 0
+	for _, e := range ev {
+		b.WriteString(string(runes[pos:e.Start]))
+		b.WriteByte(' ')
+		pos = e.End
+	}
+	b.WriteString(string(runes[pos:]))
+	return b.String()
+}
+
+// onlyEvidence returns the evidence spans' texts in order, joined with one space.
+func onlyEvidence(ev []Evidence) string {
+	parts := make([]string, len(ev))
+	for i, e := range ev {
+		parts[i] = e.Text
+	}
+	return strings.Join(parts, " ")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -59,17 +60,20 @@ func initORT(library string, log *slog.Logger) (string, error) {
 	return lib, nil
 }
 
-// findORTLibrary returns library when set (it must exist), otherwise the first of
-// DefaultORTLibraries present on this machine.
+// findORTLibrary returns library when set: a path must exist, a bare file name is left to the
+// dynamic linker's search path. When empty it returns the first of DefaultORTLibraries present.
 func findORTLibrary(library string) (string, error) {
 	if library != "" {
+		if !strings.Contains(library, "/") {
+			return library, nil
+		}
 		if _, err := os.Stat(library); err != nil {
-			return "", fmt.Errorf("reasoning: ONNX Runtime library %s (reasoning.ort_library): %w", library, err)
+			return "", fmt.Errorf("reasoning: ONNX Runtime library %s (reasoning.ort_library): %w; install ONNX Runtime 1.23 (Debian: apt install libonnxruntime1.23) or fix the path", library, err)
 		}
 		return library, nil
 	}
 	for _, p := range DefaultORTLibraries {
-		if p[0] != '/' {
+		if !strings.Contains(p, "/") {
 			return p, nil // left to the dynamic linker's search
 		}
 		if _, err := os.Stat(p); err == nil {

@@ -13,8 +13,8 @@ import (
 )
 
 // stderrFilter captures what native code writes to file descriptor 2 while it is installed and
-// sorts it: lines containing noise are counted and dropped, any other line is passed on to the
-// real standard error. Go code that writes to os.Stderr meanwhile is passed on too.
+// sorts it: lines containing noise are counted and dropped, blank lines are dropped, any other
+// line is passed on to the real standard error. Go code that writes to os.Stderr meanwhile is passed on too.
 type stderrFilter struct {
 	saved   int
 	r, w    *os.File
@@ -54,6 +54,9 @@ func (f *stderrFilter) pump(noise string) {
 	var pass bytes.Buffer
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue // the noise comes with blank lines between its lines
+		}
 		if strings.Contains(line, noise) {
 			f.mu.Lock()
 			if f.dropped == 0 {
