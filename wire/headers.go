@@ -84,7 +84,6 @@ type Codec string
 // The codecs of stream-mode chunks.
 const (
 	CodecS16LE Codec = "pcm_s16le" // signed 16-bit little-endian PCM
-	CodecF32LE Codec = "pcm_f32le" // 32-bit float little-endian PCM in [-1, 1]
 	CodecULaw  Codec = "mulaw"     // G.711 µ-law, 8 bits per sample
 	CodecALaw  Codec = "alaw"      // G.711 A-law, 8 bits per sample
 )
@@ -94,8 +93,6 @@ func (c Codec) BytesPerSample() int {
 	switch c {
 	case CodecS16LE:
 		return 2
-	case CodecF32LE:
-		return 4
 	case CodecULaw, CodecALaw:
 		return 1
 	}
@@ -178,10 +175,10 @@ func ParseChunk(h nats.Header, subject string) (Chunk, error) {
 	c.End = strings.EqualFold(strings.TrimSpace(h.Get(HeaderEnd)), "true")
 	codec := Codec(strings.ToLower(strings.TrimSpace(h.Get(HeaderCodec))))
 	if codec == "" {
-		return c, &HeaderError{HeaderCodec, ReasonMissingHeader, "a stream-mode chunk needs its codec (pcm_s16le, pcm_f32le, mulaw or alaw)"}
+		return c, &HeaderError{HeaderCodec, ReasonMissingHeader, "a stream-mode chunk needs its codec (pcm_s16le, mulaw or alaw)"}
 	}
 	if codec.BytesPerSample() == 0 {
-		return c, &HeaderError{HeaderCodec, ReasonBadHeader, fmt.Sprintf("%q is not a supported codec; use pcm_s16le, pcm_f32le, mulaw or alaw", codec)}
+		return c, &HeaderError{HeaderCodec, ReasonBadHeader, fmt.Sprintf("%q is not a supported codec; use pcm_s16le, mulaw or alaw", codec)}
 	}
 	c.Codec = codec
 	rate := h.Get(HeaderRate)

@@ -1,0 +1,117 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// Bus is sentio's connection to its streams.
+type Bus struct {
+	JS    jetstream.JetStream
+	Names Names
+	cfg   config.NATS
+	log   *slog.Logger
+
+	objOnce sync.Once
+	obj     jetstream.ObjectStore
+	objErr  error
+}
+
+// New returns a Bus on js; call Setup (or bus.Setup) before consuming.
+func New(js jetstream.JetStream, c config.NATS, log *slog.Logger) *Bus {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bus{JS: js, Names: NamesOf(c), cfg: c, log: log}
+}
+
+// MaxDeliver is the configured delivery limit (the consumer allows one more, see ConsumerConfig).
+func (b *Bus) MaxDeliver() int { return maxDeliver(b.cfg) }
+
+// AckWait is the consumer's ack wait.
+func (b *Bus) AckWait() time.Duration { return ackWait(b.cfg) }
+
+// MaxAckPending is the consumer's bound on unacknowledged messages.
+func (b *Bus) MaxAckPending() int { return maxAckPending(b.cfg) }
+
+// Publish publishes data on subject with Nats-Msg-Id msgID and waits for the PubAck, retrying
+// while NATS is unreachable (a restart, a leader election) until ctx ends. A duplicate (the id was
+// already published, e.g. before a crash) counts as success.
+func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	if msgID != "" {
+		m.Header.Set(nats.MsgIdHdr, msgID)
+	}
+	return b.publishMsg(ctx, m)
+}
+
+func (b *Bus) publishMsg(ctx context.Context, m *nats.Msg) error {
+	delay := 50 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := b.JS.PublishMsg(actx, m)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			return fmt.Errorf("publishing to %s: %w", m.Subject, err)
+		}
+		b.log.Debug("publish failed, retrying", "subject", m.Subject, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("publishing to %s: %w (gave up: %v)", m.Subject, err, ctx.Err())
+		case <-time.After(delay):
+		}
+		if delay < 2*time.Second {
+			delay *= 2
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		// The stream answered: only "no leader/unavailable" style errors are worth a retry.
+		return apiErr.Code == 503 || apiErr.Code >= 500
+	}
+	return true // timeouts, no responders, disconnected
+}
+
+// PublishDLQ writes a rejected message to the DLQ and waits for the PubAck.
+func (b *Bus) PublishDLQ(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) error {
+	out := DLQMsg(b.Names.DLQSubject, m, meta, code, reason, stage)
+	if err := b.publishMsg(ctx, out); err != nil {
+		return fmt.Errorf("writing the DLQ entry: %w", err)
+	}
+	b.log.Warn("input rejected to the DLQ", "call_id", wire.CallID(m.Headers(), m.Subject()),
+		"reason_code", code, "reason", reason, "stage", stage, "subject", out.Subject)
+	return nil
+}
+
+// Object fetches a large clip from the object store: ref is "bucket/name" or "name".
+func (b *Bus) Object(ctx context.Context, ref string) ([]byte, error) {
+	bucket, name := ObjectBucket, ref
+	for i := 0; i < len(ref); i++ {
+		if ref[i] == '/' {
+			bucket, name = ref[:i], ref[i+1:]
+			break
+		}
+	}
+	os, err := b.JS.ObjectStore(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return os.GetBytes(ctx, name)
+}

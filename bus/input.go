@@ -1,0 +1,96 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sentio-health/sentio/stages"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// Input adapts a JetStream message to stages.Input.
+type Input struct {
+	Msg  jetstream.Msg
+	Meta *jetstream.MsgMetadata
+	bus  *Bus
+}
+
+var _ stages.Input = (*Input)(nil)
+
+// Ack acknowledges the message.
+func (in *Input) Ack() error { return in.Msg.Ack() }
+
+// Nak asks for redelivery after d (at once when d is 0).
+func (in *Input) Nak(d time.Duration) error {
+	if d <= 0 {
+		return in.Msg.Nak()
+	}
+	return in.Msg.NakWithDelay(d)
+}
+
+// InProgress resets the ack deadline.
+func (in *Input) InProgress() error { return in.Msg.InProgress() }
+
+// Delivered is the delivery count.
+func (in *Input) Delivered() uint64 {
+	if in.Meta == nil {
+		return 1
+	}
+	return in.Meta.NumDelivered
+}
+
+// StreamSeq is the message's sequence number in the audio stream.
+func (in *Input) StreamSeq() uint64 {
+	if in.Meta == nil {
+		return 0
+	}
+	return in.Meta.Sequence.Stream
+}
+
+// CallID is the call the message belongs to.
+func (in *Input) CallID() string { return wire.CallID(in.Msg.Headers(), in.Msg.Subject()) }
+
+// Reject writes the message to <dlq_subject>.<call_id> with its headers, its data and the reason,
+// waits for the PubAck, then terminates it.
+func (in *Input) Reject(code, reason, stage string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := in.bus.PublishDLQ(ctx, in.Msg, in.Meta, code, reason, stage); err != nil {
+		return err
+	}
+	return in.Msg.TermWithReason(code)
+}
+
+// DLQMsg builds the DLQ entry of a rejected message.
+func DLQMsg(dlqPrefix string, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) *nats.Msg {
+	callID := wire.CallID(m.Headers(), m.Subject())
+	if wire.ValidCallID(callID) != nil {
+		callID = "_invalid"
+	}
+	out := nats.NewMsg(wire.Subject(dlqPrefix, callID))
+	for k, v := range m.Headers() {
+		if k == nats.MsgIdHdr || k == "Nats-Expected-Stream" {
+			continue
+		}
+		out.Header[k] = append([]string(nil), v...)
+	}
+	out.Header.Set(wire.HeaderReasonCode, code)
+	out.Header.Set(wire.HeaderReason, reason)
+	if stage != "" {
+		out.Header.Set(wire.HeaderStage, stage)
+	}
+	out.Header.Set(wire.HeaderSubject, m.Subject())
+	if meta != nil {
+		out.Header.Set(wire.HeaderDelivered, strconv.FormatUint(meta.NumDelivered, 10))
+		out.Header.Set(wire.HeaderStreamSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
+		// One DLQ entry per input message, even when the reject is retried.
+		out.Header.Set(nats.MsgIdHdr, fmt.Sprintf("dlq-%s-%d", meta.Stream, meta.Sequence.Stream))
+	}
+	out.Data = m.Data()
+	return out
+}

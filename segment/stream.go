@@ -1,0 +1,134 @@
+package segment
+
+// Utterance is speech cut from a stream channel.
+type Utterance[K any] struct {
+	// Start is the utterance's first sample, at 16 kHz from the start of the call.
+	Start int64
+	// PCM is the utterance's audio.
+	PCM []float32
+	// Tokens are the chunks the cut consumed; every utterance of one cut carries all of them,
+	// so a chunk is acked only when each utterance that used it is published.
+	Tokens []K
+}
+
+// Channel buffers the chunks of one channel of one call and cuts utterances on chunk boundaries.
+// K is whatever the caller tracks per chunk (its transaction).
+type Channel[K any] struct {
+	vad  VAD
+	opts Options
+
+	start  int64 // position of buf[0] in the call, 16 kHz samples
+	buf    []float32
+	tokens []K
+	ends   []int // buffer length after each token's chunk
+}
+
+// NewChannel returns an empty channel state.
+func NewChannel[K any](vad VAD, o Options) *Channel[K] {
+	return &Channel[K]{vad: vad, opts: o.withDefaults()}
+}
+
+// Empty reports whether nothing is buffered.
+func (c *Channel[K]) Empty() bool { return len(c.tokens) == 0 }
+
+// Next is the call position right after the buffered audio.
+func (c *Channel[K]) Next() int64 { return c.start + int64(len(c.buf)) }
+
+// Push appends one chunk starting at call position pos (16 kHz samples) and returns what can be
+// decided now: utterances to emit, and tokens of chunks that turned out to hold no speech (they
+// can be acked). A chunk that does not continue the buffer (pos ≠ Next) first flushes it.
+func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K], silent []K, err error) {
+	if !c.Empty() && pos != c.Next() {
+		u, s, err := c.Flush()
+		if err != nil {
+			return nil, nil, err
+		}
+		utts, silent = append(utts, u...), append(silent, s...)
+	}
+	if c.Empty() {
+		c.start, c.buf = pos, c.buf[:0]
+	}
+	c.buf = append(c.buf, pcm...)
+	c.tokens = append(c.tokens, tok)
+	c.ends = append(c.ends, len(c.buf))
+
+	spans, err := c.vad.Segments(c.buf)
+	if err != nil {
+		return utts, silent, err
+	}
+	n := int64(len(c.buf))
+	if len(spans) == 0 {
+		// No speech: release every chunk but the last, which stays as the onset of speech
+		// that may begin at its end.
+		silent = append(silent, c.keepLast()...)
+		return utts, silent, nil
+	}
+	last := spans[len(spans)-1]
+	trailing := n - min(n, last.EndMS*SampleRate/1000)
+	if trailing >= samples(c.opts.Pause) || n >= samples(c.opts.MaxUtterance) {
+		u, s := c.cut(spans)
+		return append(utts, u...), append(silent, s...), nil
+	}
+	return utts, silent, nil
+}
+
+// Flush cuts whatever is buffered (end of stream, idle timeout).
+func (c *Channel[K]) Flush() ([]Utterance[K], []K, error) {
+	if c.Empty() {
+		return nil, nil, nil
+	}
+	spans, err := c.vad.Segments(c.buf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(spans) == 0 {
+		toks := c.tokens
+		c.reset()
+		return nil, toks, nil
+	}
+	u, s := c.cut(spans)
+	return u, s, nil
+}
+
+// Abandon drops the buffer and returns its tokens (shutdown: they will be redelivered).
+func (c *Channel[K]) Abandon() []K {
+	toks := c.tokens
+	c.reset()
+	return toks
+}
+
+func (c *Channel[K]) cut(spans []Span) ([]Utterance[K], []K) {
+	cuts := Cuts(spans, int64(len(c.buf)), c.opts)
+	toks := c.tokens
+	var out []Utterance[K]
+	for _, ct := range cuts {
+		pcm := append([]float32(nil), c.buf[ct.Start:ct.End]...)
+		out = append(out, Utterance[K]{Start: c.start + ct.Start, PCM: pcm, Tokens: toks})
+	}
+	c.reset()
+	if len(out) == 0 {
+		return nil, toks
+	}
+	return out, nil
+}
+
+func (c *Channel[K]) keepLast() []K {
+	if len(c.tokens) <= 1 {
+		return nil
+	}
+	k := len(c.tokens) - 1
+	released := append([]K(nil), c.tokens[:k]...)
+	cut := c.ends[k-1]
+	c.start += int64(cut)
+	c.buf = append(c.buf[:0], c.buf[cut:]...)
+	c.tokens = []K{c.tokens[k]}
+	c.ends = []int{len(c.buf)}
+	return released
+}
+
+func (c *Channel[K]) reset() {
+	c.start += int64(len(c.buf))
+	c.buf = c.buf[:0]
+	c.tokens = nil
+	c.ends = nil
+}
