@@ -168,7 +168,7 @@ func TestParityPredict(t *testing.T) {
 					}
 				}
 			}
-			if rationaleBound && got.Rationale != r.Rationale.Text || got.RationaleSource != r.Rationale.Source {
+			if rationaleBound && (got.Rationale != r.Rationale.Text || got.RationaleSource != r.Rationale.Source) {
 				t.Errorf("%s %s: rationale Go %q (%s), Python %q (%s)", lang, r.ID, got.Rationale, got.RationaleSource, r.Rationale.Text, r.Rationale.Source)
 				bad++
 			}
