@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -40,10 +37,10 @@ var runCmd = &cobra.Command{
 			return err
 		}
 		log := daemon.NewLogger(cfg.Log, os.Stderr)
-		// Not cmd.Context(): the first signal is handled (and logged) by forceOnSecondSignal alone.
+		// Not cmd.Context(): daemon.HandleSignals handles (and logs) the signals.
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		forceOnSecondSignal(cancel, log)
+		daemon.HandleSignals(cancel, log)
 
 		comps, err := buildComponents(cfg)
 		if err != nil {
@@ -51,25 +48,6 @@ var runCmd = &cobra.Command{
 		}
 		return daemon.Run(ctx, cfg, log, daemon.Options{Version: version, Commit: commit, Components: comps})
 	},
-}
-
-// forceOnSecondSignal cancels the run on the first SIGTERM/SIGINT (graceful drain) and exits the
-// process at once on the second.
-func forceOnSecondSignal(cancel context.CancelFunc, log *slog.Logger) {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		first := <-sigs
-		log.Info("signal received, draining (send it again to exit at once)", "signal", first.String())
-		cancel()
-		second := <-sigs
-		log.Error("second signal, exiting without finishing the drain", "signal", second.String())
-		code := 1
-		if s, ok := second.(syscall.Signal); ok {
-			code = 128 + int(s)
-		}
-		os.Exit(code)
-	}()
 }
 
 func buildComponents(cfg *config.Config) ([]daemon.Component, error) {

@@ -112,7 +112,7 @@ func (c *Config) Validate() error {
 	if c.ASR.Language != "" && !slices.Contains(c.ASR.Languages, c.ASR.Language) {
 		bad("asr.language", fmt.Sprintf("%q is not in asr.languages (allowed: empty to detect, or one of %s)", c.ASR.Language, strings.Join(c.ASR.Languages, ", ")))
 	}
-	if c.HTTP.Listen != "" && c.NATS.Embedded && c.HTTP.Listen == c.NATS.Listen {
+	if c.HTTP.Listen != "" && c.NATS.Embedded && c.HTTP.Listen == c.NATS.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0") {
 		bad("http.listen", fmt.Sprintf("%q is also nats.listen (allowed: a different address)", c.HTTP.Listen))
 	}
 	return errs.asError()
