@@ -103,7 +103,7 @@ func openClassifier(m *Manifest, o Options) (Model, error) {
 	c.batch = newBatcher(o.Config.MaxBatch, o.Config.MaxWait, c.runBatch)
 	o.Logger.Info("reasoning model loaded", "kind", m.Kind, "version", m.Version, "dir", m.Dir,
 		"provider", c.sess.provider, "threads", o.Config.Threads, "max_batch", o.Config.MaxBatch,
-		"max_wait", o.Config.MaxWait)
+		"max_wait", o.Config.MaxWait.String())
 	return c, nil
 }
 

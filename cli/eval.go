@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sentio-health/sentio/reasoning"
+)
+
+var evalFlags struct {
+	configFlags
+	data, modelDir string
+	json           bool
+}
+
+var evalCmd = &cobra.Command{
+	Use:   "eval",
+	Short: "Evaluate the reasoning model on labelled records",
+	Long: "Run the reasoning model on JSON Lines records carrying \"text\", a gold \"label\" (negative, neutral or\n" +
+		"positive), optionally \"lang\" (detected when absent), \"id\" and a gold \"rationale\", and print per language\n" +
+		"(and for all together) accuracy, macro-F1, per-label F1 and the confusion matrix, and, for records with\n" +
+		"a gold rationale, the rationale's exact match and ROUGE-L (words; characters for Chinese). Records that\n" +
+		"cannot be run or carry no valid label are counted and reported, not scored.",
+	Example: "  sentio eval --data dev.jsonl\n  sentio eval --data dev.jsonl --json > scores.json",
+	Args:    cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		if evalFlags.data == "" {
+			return fmt.Errorf("eval: --data FILE.jsonl is required")
+		}
+		f, err := os.Open(evalFlags.data)
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		defer f.Close()
+		m, log, err := openReasoning(cmd, &evalFlags.configFlags, evalFlags.modelDir)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		ev := reasoning.NewEvaluation()
+		var skipped []string
+		err = predictRecords(cmd.Context(), m, f, func(lr lineRecord, r reasoning.Result, perr error) error {
+			switch {
+			case perr != nil:
+				skipped = append(skipped, perr.Error())
+			case !slices.Contains(reasoning.Labels, lr.rec.Label):
+				skipped = append(skipped, fmt.Sprintf("line %d: label %q is not negative, neutral or positive", lr.line, lr.rec.Label))
+			default:
+				ev.Add(r.Lang, lr.rec.Label, r.Label, lr.rec.Rationale, r.Rationale)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, s := range skipped {
+			if i == 10 {
+				log.Warn("eval: more records skipped", "count", len(skipped)-10)
+				break
+			}
+			log.Warn("eval: record skipped", "reason", s)
+		}
+		report := evalReport{Model: m.Info(), Data: evalFlags.data, Skipped: len(skipped), Languages: ev.Scores()}
+		if evalFlags.json {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(report)
+		}
+		return report.print(cmd.OutOrStdout())
+	},
+}
+
+func init() {
+	evalFlags.configFlags.add(evalCmd)
+	f := evalCmd.Flags()
+	f.StringVar(&evalFlags.data, "data", "", "labelled JSON Lines records (text, label; optional lang, id, rationale)")
+	f.StringVar(&evalFlags.modelDir, "model-dir", "", "model directory holding model.json (reasoning.model_dir)")
+	f.BoolVar(&evalFlags.json, "json", false, "print the scores as JSON")
+	rootCmd.AddCommand(evalCmd)
+}
+
+// evalReport is what `sentio eval` prints.
+type evalReport struct {
+	Model     reasoning.Info                  `json:"model"`
+	Data      string                          `json:"data"`
+	Skipped   int                             `json:"skipped"`
+	Languages map[string]reasoning.LangScores `json:"languages"`
+}
+
+// langOrder lists the languages of the report: the five in their usual order, others sorted,
+// "all" last.
+func (r evalReport) langOrder() []string {
+	known := []string{"vi", "en", "zh", "de", "fr"}
+	var out, others []string
+	for _, l := range known {
+		if _, ok := r.Languages[l]; ok {
+			out = append(out, l)
+		}
+	}
+	for l := range r.Languages {
+		if l != "all" && !slices.Contains(known, l) {
+			others = append(others, l)
+		}
+	}
+	sort.Strings(others)
+	out = append(out, others...)
+	if _, ok := r.Languages["all"]; ok {
+		out = append(out, "all")
+	}
+	return out
+}
+
+func (r evalReport) print(w io.Writer) error {
+	fmt.Fprintf(w, "model %s %s (%s) on %s", r.Model.Kind, r.Model.Version, r.Model.Dir, r.Data)
+	if r.Skipped > 0 {
+		fmt.Fprintf(w, ", %d records skipped", r.Skipped)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "lang\tn\taccuracy\tmacro-F1\tF1 neg\tF1 neu\tF1 pos\trationale n\texact\tROUGE-L\t")
+	for _, l := range r.langOrder() {
+		s := r.Languages[l]
+		fmt.Fprintf(tw, "%s\t%d\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t", l, s.N, s.Accuracy, s.MacroF1,
+			s.F1[reasoning.Negative], s.F1[reasoning.Neutral], s.F1[reasoning.Positive])
+		if s.Rationale != nil {
+			fmt.Fprintf(tw, "%d\t%.4f\t%.4f\t\n", s.Rationale.N, s.Rationale.ExactMatch, s.Rationale.RougeL)
+		} else {
+			fmt.Fprint(tw, "0\t-\t-\t\n")
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, l := range r.langOrder() {
+		s := r.Languages[l]
+		fmt.Fprintf(w, "\nconfusion %s (rows gold, columns predicted)\n", l)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tnegative\tneutral\tpositive\t")
+		for _, g := range reasoning.Labels {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", g, s.Confusion[g][reasoning.Negative], s.Confusion[g][reasoning.Neutral], s.Confusion[g][reasoning.Positive])
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
