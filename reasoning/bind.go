@@ -1,7 +1,10 @@
 package reasoning
 
 import (
+	"fmt"
+
 	"github.com/sentio-health/sentio/reasoning/features"
+	"github.com/sentio-health/sentio/reasoning/rationale"
 )
 
 // Feature is one hashed n-gram feature of a text (see the reasoning/features package).
@@ -10,8 +13,8 @@ type Feature = features.Feature
 // extractor computes a text's features as the model's feature specification says.
 type extractor func(text string) ([]Feature, error)
 
-// rationaleFinder returns a rationale in lang for text with the given label, and its source.
-type rationaleFinder func(text string, feats []Feature, lang, label string) (string, string, error)
+// rationaleFinder chooses a rationale in lang for a text (its features) predicted to have label.
+type rationaleFinder func(lang, label string, feats []Feature) (rationale.Result, error)
 
 // newExtractor parses the manifest's feature specification.
 func newExtractor(m *Manifest) (extractor, error) {
@@ -22,12 +25,24 @@ func newExtractor(m *Manifest) (extractor, error) {
 	return func(text string) ([]Feature, error) { return features.Extract(spec, text), nil }, nil
 }
 
-// rationaleBound is false while the rationale binding below is temporary.
-const rationaleBound = false
-
-// newRationaleFinder is TEMPORARY until reasoning/rationale lands.
+// newRationaleFinder loads the manifest's rationale index and checks it covers the model's
+// languages.
 func newRationaleFinder(m *Manifest) (rationaleFinder, error) {
-	return func(text string, feats []Feature, lang, label string) (string, string, error) {
-		return "", "none", nil
-	}, nil
+	if m.Rationale.File == "" {
+		return nil, fmt.Errorf("rationale.file is empty")
+	}
+	ix, err := rationale.Load(m.file(m.Rationale.File))
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, l := range ix.Languages() {
+		have[l] = true
+	}
+	for _, l := range m.Languages {
+		if !have[l] {
+			return nil, fmt.Errorf("the index %s has no rationales for %q, one of the model's languages", m.Rationale.File, l)
+		}
+	}
+	return ix.Rationale, nil
 }

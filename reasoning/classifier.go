@@ -354,11 +354,12 @@ func (c *classifier) finish(p prepared, s scored) (Result, error) {
 		Sufficiency:       s.suff,
 		Evidence:          s.evidence,
 	}
-	var err error
-	r.Rationale, r.RationaleSource, err = c.rationale(p.text, p.feats, p.lang, label)
+	rat, err := c.rationale(p.lang, label, p.feats)
 	if err != nil {
 		return Result{}, fmt.Errorf("reasoning: rationale: %w", err)
 	}
+	r.Rationale, r.RationaleSource = rat.Text, rat.Source
+	r.RationaleNeighbour, r.RationaleSimilarity = rat.NeighbourID, rat.Similarity
 	return r, nil
 }
 

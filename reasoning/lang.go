@@ -1,10 +1,10 @@
 package reasoning
 
 import (
-	"strings"
 	"sync"
 
-	"github.com/pemistahl/lingua-go"
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/langid"
 )
 
 // Detector identifies the language of a text.
@@ -19,28 +19,28 @@ type DetectorFunc func(text string) (string, bool)
 // Detect calls f.
 func (f DetectorFunc) Detect(text string) (string, bool) { return f(text) }
 
-// linguaDetector is lingua-go restricted to the five languages, with their models preloaded.
-type linguaDetector struct{ d lingua.LanguageDetector }
-
-// Detect returns the language lingua-go finds most likely.
-func (l linguaDetector) Detect(text string) (string, bool) {
-	lang, ok := l.d.DetectLanguageOf(text)
-	if !ok {
-		return "", false
+// TextDetector returns a Detector over the text alone: the langid package's identifier (lingua-go
+// over langs, models preloaded) with no whisper probabilities and no minimum length, since the
+// text is all there is. It fails when langid cannot be built for langs.
+func TextDetector(langs []string) (Detector, error) {
+	id, err := langid.New(config.LangID{Languages: langs})
+	if err != nil {
+		return nil, err
 	}
-	return strings.ToLower(lang.IsoCode639_1().String()), true
+	return DetectorFunc(func(text string) (string, bool) {
+		d := id.Identify(text, "", 0, nil)
+		return d.Language, d.Language != "" && d.Supported
+	}), nil
 }
 
 var defaultDetector = sync.OnceValue(func() Detector {
-	d := lingua.NewLanguageDetectorBuilder().
-		FromLanguages(lingua.Vietnamese, lingua.English, lingua.Chinese, lingua.German, lingua.French).
-		WithPreloadedLanguageModels().
-		Build()
-	return linguaDetector{d}
+	d, err := TextDetector([]string{"vi", "en", "zh", "de", "fr"})
+	if err != nil {
+		panic("reasoning: the default language detector: " + err.Error()) // five fixed, known languages
+	}
+	return d
 })
 
-// DefaultDetector returns the detector used when Options.Detector is nil: lingua-go over
+// DefaultDetector returns the detector used when Options.Detector is nil: TextDetector over
 // Vietnamese, English, Chinese, German and French, built (and its models loaded) on first use.
-// The langid package's detector, which also fuses whisper's probabilities, replaces it in the
-// daemon.
 func DefaultDetector() Detector { return defaultDetector() }

@@ -73,8 +73,15 @@ type Result struct {
 	Scores Scores `json:"scores"`
 	// Rationale is a short phrase in the text's language explaining the label.
 	Rationale string `json:"rationale"`
-	// RationaleSource says where the rationale came from (e.g. "retrieval:train-00042").
+	// RationaleSource says where the rationale came from: "retrieval" (the annotators' rationale
+	// voted among the most similar training utterances with the label) or "fallback" (the label's
+	// most frequent rationale, when no training utterance is similar).
 	RationaleSource string `json:"rationale_source"`
+	// RationaleNeighbour is the id of the most similar training utterance with the rationale
+	// (retrieval only).
+	RationaleNeighbour string `json:"rationale_neighbour,omitempty"`
+	// RationaleSimilarity is that utterance's cosine similarity to the text (retrieval only).
+	RationaleSimilarity float64 `json:"rationale_similarity,omitempty"`
 	// Evidence are the spans of the text that drove the label, strongest first.
 	Evidence []Evidence `json:"evidence"`
 	// Comprehensiveness is the drop in the label's probability when the evidence is removed.

@@ -168,8 +168,12 @@ func TestParityPredict(t *testing.T) {
 					}
 				}
 			}
-			if rationaleBound && (got.Rationale != r.Rationale.Text || got.RationaleSource != r.Rationale.Source) {
+			if got.Rationale != r.Rationale.Text || got.RationaleSource != r.Rationale.Source {
 				t.Errorf("%s %s: rationale Go %q (%s), Python %q (%s)", lang, r.ID, got.Rationale, got.RationaleSource, r.Rationale.Text, r.Rationale.Source)
+				bad++
+			}
+			if got.RationaleNeighbour != r.Rationale.NeighbourID || math.Abs(got.RationaleSimilarity-r.Rationale.Similarity) > 1e-9 {
+				t.Errorf("%s %s: rationale neighbour Go %s %v, Python %s %v", lang, r.ID, got.RationaleNeighbour, got.RationaleSimilarity, r.Rationale.NeighbourID, r.Rationale.Similarity)
 				bad++
 			}
 		}

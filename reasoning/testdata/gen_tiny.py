@@ -18,6 +18,27 @@ sys.path.insert(0, os.path.join(ROOT, "models", "reasoning"))
 
 import features  # noqa: E402  (models/reasoning/features.py)
 import ngram  # noqa: E402  (models/reasoning/ngram.py)
+import rationale  # noqa: E402  (models/reasoning/rationale.py)
+
+SHARED = os.environ.get("SENTIO_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+LANGS = ["vi", "en", "zh", "de", "fr"]
+LABELS = ["negative", "neutral", "positive"]
+PER_LABEL = 8  # training records per language and label in the tiny rationale index
+
+
+def index_records():
+    """index_records returns {lang: records}: the first PER_LABEL records of each label."""
+    out = {}
+    for lang in LANGS:
+        path = os.path.join(SHARED, "data", "sentiment-reasoning", f"train.{lang}.jsonl")
+        got = {lab: [] for lab in LABELS}
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                if len(got[r["label"]]) < PER_LABEL:
+                    got[r["label"]].append(r)
+        out[lang] = [r for lab in LABELS for r in got[lab]]
+    return out
 
 BUCKETS = 2048
 
@@ -35,13 +56,10 @@ def main(out=os.path.join(ROOT, "reasoning", "testdata", "tiny")):
     w[0] = wb[0] = 0.0
     bias = np.array([0.1, 0.3, -0.2], np.float32)
     ngram.export(os.path.join(out, "model.onnx"), spec, idf, w, wb, bias)
-    rationales = {
-        "vi": {"negative": "tình trạng bệnh lý tiêu cực", "neutral": "mô tả khách quan", "positive": "kết quả tích cực"},
-        "en": {"negative": "negative medical condition", "neutral": "objective description", "positive": "positive outcome"},
-        "zh": {"negative": "负面的病理状况", "neutral": "客观描述", "positive": "积极的结果"},
-        "de": {"negative": "negativer Krankheitszustand", "neutral": "objektive Beschreibung", "positive": "positives Ergebnis"},
-        "fr": {"negative": "état pathologique négatif", "neutral": "description objective", "positive": "résultat positif"},
-    }
+    recs = index_records()
+    feats = {lang: [features.extract(r["text"], spec) for r in rs] for lang, rs in recs.items()}
+    index = rationale.build(recs, feats, idf, spec, 3, LABELS)
+    rationale.save(index, os.path.join(out, "rationale.json.gz"))
     manifest = {
         "kind": "ngram-classifier",
         "version": "tiny-test-1",
@@ -50,17 +68,14 @@ def main(out=os.path.join(ROOT, "reasoning", "testdata", "tiny")):
         "features": spec,
         "onnx": {"file": "model.onnx", "inputs": {"ids": "ids", "values": "values"},
                  "outputs": {"probs": "probs", "contributions": "contributions"}},
-        "rationale": {"file": "rationales.json", "method": "most-frequent-per-label"},
-        "evidence": {},
+        "rationale": {"file": "rationale.json.gz", "format": rationale.FORMAT, "method": "knn-vote", "k": 3},
+        "evidence": {"top_k": 10},
         "provenance": {"generator": "reasoning/testdata/gen_tiny.py", "seed": 20261201,
                        "note": "random weights: a test fixture, not a model"},
         "metrics": {},
     }
     with open(os.path.join(out, "model.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    with open(os.path.join(out, "rationales.json"), "w", encoding="utf-8") as f:
-        json.dump(rationales, f, ensure_ascii=False, indent=1)
         f.write("\n")
 
 
