@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -114,4 +115,36 @@ func (b *Bus) Object(ctx context.Context, ref string) ([]byte, error) {
 		return nil, err
 	}
 	return os.GetBytes(ctx, name)
+}
+
+// CallResults reads back every result published for a call (not its summary), for the summary.
+func (b *Bus) CallResults(ctx context.Context, callID string) ([]wire.Result, error) {
+	subj := wire.Subject(b.Names.ResultSubject, callID)
+	cons, err := b.JS.OrderedConsumer(ctx, b.Names.ResultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
+	if err != nil {
+		return nil, err
+	}
+	var out []wire.Result
+	for {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var r wire.Result
+			if err := json.Unmarshal(m.Data(), &r); err != nil {
+				b.log.Warn("undecodable result in the results stream; left out of the summary", "subject", m.Subject(), "err", err)
+				continue
+			}
+			out = append(out, r)
+		}
+		if err := batch.Error(); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return out, nil
+		}
+	}
 }

@@ -20,8 +20,13 @@ type Channel[K any] struct {
 	start  int64 // position of buf[0] in the call, 16 kHz samples
 	buf    []float32
 	tokens []K
-	ends   []int // buffer length after each token's chunk
+	ends   []int   // buffer length after each token's chunk
+	poss   []int64 // position each token's chunk declared
 }
+
+// Tolerance is how far (in 16 kHz samples) a chunk's declared position may be from the end of
+// the buffered audio and still continue it: resampling chunk by chunk rounds lengths.
+const Tolerance = 160
 
 // NewChannel returns an empty channel state.
 func NewChannel[K any](vad VAD, o Options) *Channel[K] {
@@ -38,7 +43,7 @@ func (c *Channel[K]) Next() int64 { return c.start + int64(len(c.buf)) }
 // decided now: utterances to emit, and tokens of chunks that turned out to hold no speech (they
 // can be acked). A chunk that does not continue the buffer (pos ≠ Next) first flushes it.
 func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K], silent []K, err error) {
-	if !c.Empty() && pos != c.Next() {
+	if !c.Empty() && (pos < c.Next()-Tolerance || pos > c.Next()+Tolerance) {
 		u, s, err := c.Flush()
 		if err != nil {
 			return nil, nil, err
@@ -51,6 +56,7 @@ func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K],
 	c.buf = append(c.buf, pcm...)
 	c.tokens = append(c.tokens, tok)
 	c.ends = append(c.ends, len(c.buf))
+	c.poss = append(c.poss, pos)
 
 	spans, err := c.vad.Segments(c.buf)
 	if err != nil {
@@ -119,10 +125,12 @@ func (c *Channel[K]) keepLast() []K {
 	k := len(c.tokens) - 1
 	released := append([]K(nil), c.tokens[:k]...)
 	cut := c.ends[k-1]
-	c.start += int64(cut)
+	// The kept chunk starts where it said it does, as it would after a replay from it.
+	c.start = c.poss[k]
 	c.buf = append(c.buf[:0], c.buf[cut:]...)
 	c.tokens = []K{c.tokens[k]}
 	c.ends = []int{len(c.buf)}
+	c.poss = []int64{c.poss[k]}
 	return released
 }
 
@@ -131,4 +139,5 @@ func (c *Channel[K]) reset() {
 	c.buf = c.buf[:0]
 	c.tokens = nil
 	c.ends = nil
+	c.poss = nil
 }

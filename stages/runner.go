@@ -249,7 +249,7 @@ func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out 
 	for attempt := 0; ; attempt++ {
 		err = spec.Stage.Process(p.hard, w, it, out)
 		var rej *Rejection
-		if err == nil || errors.As(err, &rej) || errors.Is(err, ErrAbandoned) || attempt >= spec.Retries || p.hard.Err() != nil {
+		if err == nil || errors.As(err, &rej) || isSoft(err) || attempt >= spec.Retries || p.hard.Err() != nil {
 			break
 		}
 		select {
@@ -265,7 +265,7 @@ func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out 
 			if rej.Stage == "" {
 				rej.Stage = name
 			}
-		case errors.Is(err, ErrAbandoned):
+		case isSoft(err):
 		case p.hard.Err() != nil:
 			err = ErrAbandoned
 		default:

@@ -134,6 +134,8 @@ func (tr *Tracker) settle(t *Txn, err error) {
 	switch {
 	case err == nil:
 		out, aerr = Acked, t.in.Ack()
+	case errors.Is(err, ErrDuplicate):
+		out = Dropped
 	case errors.Is(err, ErrAbandoned):
 		out, aerr = Abandoned, t.in.Nak(0)
 	case errors.As(err, &rej):

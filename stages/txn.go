@@ -44,6 +44,10 @@ func Reject(code string, format string, args ...any) error {
 // delay so another instance (or this one, restarted) processes it again.
 var ErrAbandoned = errors.New("stages: abandoned at shutdown")
 
+// ErrDuplicate releases a Txn without touching its message: another delivery of the same message
+// is still being worked on, and its settlement covers this one.
+var ErrDuplicate = errors.New("stages: duplicate delivery of a message in progress")
+
 // Outcome is how a Txn settled.
 type Outcome int
 
@@ -53,10 +57,11 @@ const (
 	Naked
 	Rejected
 	Abandoned
+	Dropped
 )
 
 func (o Outcome) String() string {
-	return [...]string{"acked", "naked", "rejected", "abandoned"}[o]
+	return [...]string{"acked", "naked", "rejected", "abandoned", "dropped"}[o]
 }
 
 // Txn is the transaction of one input message: it settles (ack, nak or reject) when the last
@@ -107,7 +112,7 @@ func (t *Txn) retain() {
 
 func (t *Txn) release(err error) {
 	t.mu.Lock()
-	if err != nil && (t.err == nil || (errors.Is(t.err, ErrAbandoned) && !errors.Is(err, ErrAbandoned))) {
+	if err != nil && (t.err == nil || (isSoft(t.err) && !isSoft(err))) {
 		t.err = err
 	}
 	t.refs--
@@ -144,3 +149,6 @@ type Item[T any] struct {
 	// Key routes items of one key (a call and its channel) to the same worker of a keyed stage.
 	Key string
 }
+
+// isSoft reports errors that say nothing about the input itself.
+func isSoft(err error) bool { return errors.Is(err, ErrAbandoned) || errors.Is(err, ErrDuplicate) }

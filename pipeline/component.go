@@ -1,0 +1,219 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/bus"
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/daemon"
+	"github.com/sentio-health/sentio/langid"
+	"github.com/sentio-health/sentio/reasoning"
+	"github.com/sentio-health/sentio/segment"
+	"github.com/sentio-health/sentio/stages"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// Component runs the pipeline inside the daemon: JetStream in, results and DLQ out.
+type Component struct {
+	cfg   *config.Config
+	parts *Parts // nil: opened from the configuration in Start
+
+	log      *slog.Logger
+	bus      *bus.Bus
+	p        *Pipeline
+	consumer *bus.Consumer
+	closers  []func() error
+	submit   context.Context
+	stopSub  context.CancelFunc
+	ready    atomic.Bool
+}
+
+var _ daemon.Component = (*Component)(nil)
+
+// New returns the pipeline component; Start opens the models named in cfg.
+func New(cfg *config.Config) (*Component, error) {
+	return &Component{cfg: cfg}, nil
+}
+
+// NewWithParts returns the pipeline component with the given models (tests, benchmarks).
+func NewWithParts(cfg *config.Config, parts Parts) *Component {
+	return &Component{cfg: cfg, parts: &parts}
+}
+
+// Name is "pipeline".
+func (c *Component) Name() string { return "pipeline" }
+
+// Ready is nil once the consumer runs.
+func (c *Component) Ready() error {
+	if !c.ready.Load() {
+		return errors.New("starting: loading models and creating streams")
+	}
+	return nil
+}
+
+// OpenParts loads the models the configuration names: whisper.cpp (and its Silero VAD when
+// asr.vad_model is set), lingua-go and the reasoning model. close releases them.
+func OpenParts(cfg *config.Config, log *slog.Logger) (parts Parts, close func() error, err error) {
+	var closers []func() error
+	close = func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if err != nil {
+			_ = close()
+		}
+	}()
+	parts.Models = map[string]string{"langid": langid.Version}
+	eng, err := asr.Open(cfg.ASR, max(1, cfg.Pipeline.ASRWorkers))
+	if err != nil {
+		return parts, close, fmt.Errorf("opening the ASR model: %w", err)
+	}
+	closers = append(closers, eng.Close)
+	parts.ASR = eng
+	info := eng.Info()
+	parts.Models["asr"] = fmt.Sprintf("whisper.cpp %s %s", info.Type, baseName(info.Path))
+	if cfg.ASR.VADModel != "" {
+		vad, err := asr.OpenVAD(cfg.ASR.VADModel, 1)
+		if err != nil {
+			return parts, close, err
+		}
+		closers = append(closers, vad.Close)
+		parts.VAD = SileroVAD{vad}
+		parts.Models["vad"] = "silero " + baseName(cfg.ASR.VADModel)
+	} else {
+		parts.VAD = segment.Energy{}
+		parts.Models["vad"] = "energy"
+	}
+	id, err := langid.New(cfg.LangID)
+	if err != nil {
+		return parts, close, err
+	}
+	parts.LangID = id
+	model, err := reasoning.Open(cfg.Reasoning.ModelDir, reasoning.Options{Config: cfg.Reasoning, Logger: log,
+		Detector: reasoning.DetectorFunc(func(text string) (string, bool) {
+			d := id.Identify(text, "", 0, nil)
+			return d.Language, d.Supported
+		})})
+	if err != nil {
+		return parts, close, fmt.Errorf("opening the reasoning model: %w", err)
+	}
+	closers = append(closers, model.Close)
+	parts.Reasoner = model
+	mi := model.Info()
+	parts.Models["reasoning"] = mi.Kind + " " + mi.Version
+	return parts, close, nil
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// SileroVAD adapts asr.VAD (whisper.cpp's Silero) to segment.VAD.
+type SileroVAD struct{ V *asr.VAD }
+
+// Segments returns the speech spans of pcm.
+func (s SileroVAD) Segments(pcm []float32) ([]segment.Span, error) {
+	spans, err := s.V.Segments(pcm)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]segment.Span, len(spans))
+	for i, sp := range spans {
+		out[i] = segment.Span{StartMS: sp.StartMS, EndMS: sp.EndMS}
+	}
+	return out, nil
+}
+
+// Start opens the models, creates the streams and the consumer, and starts consuming.
+func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
+	c.log = env.Logger
+	if c.parts == nil {
+		parts, closeParts, err := OpenParts(c.cfg, c.log)
+		if err != nil {
+			return err
+		}
+		c.parts = &parts
+		c.closers = append(c.closers, closeParts)
+	}
+	c.bus = bus.New(env.JetStream, c.cfg.NATS, c.log)
+	cons, err := bus.Setup(ctx, env.JetStream, c.cfg.NATS)
+	if err != nil {
+		return err
+	}
+	policy := stages.Policy{MaxDeliver: c.bus.MaxDeliver(), NakDelay: c.bus.AckWait() / 10, KeepAlive: c.bus.AckWait() / 3}
+	c.p = Build(c.cfg, *c.parts, c.bus, policy, c.log, env.Metrics)
+	c.p.Start()
+	c.submit, c.stopSub = context.WithCancel(context.Background())
+	buffer := min(max(1, c.cfg.Pipeline.QueueSize), c.bus.MaxAckPending())
+	c.consumer, err = c.bus.Consume(cons, buffer, c.handle)
+	if err != nil {
+		return err
+	}
+	c.ready.Store(true)
+	c.log.Info("pipeline started", "stages", strings.Join(c.p.Names(), " → "), "consumer", c.bus.Names.Consumer,
+		"input", c.bus.Names.AudioSubject+".>", "results", c.bus.Names.ResultSubject+".<call_id>", "models", c.parts.Models)
+	return nil
+}
+
+// handle hands one input to the pipeline, blocking while it is full.
+func (c *Component) handle(in *bus.Input) {
+	if int(in.Delivered()) > c.bus.MaxDeliver() {
+		// The consumer allows one delivery more than max_deliver precisely for this: an input
+		// whose processing never settled (e.g. it crashed the daemon each time) goes to the DLQ.
+		if err := in.Reject(wire.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without being processed (max_deliver %d)",
+			in.Delivered()-1, c.bus.MaxDeliver()), "consume"); err != nil {
+			c.log.Warn("could not reject an input past max_deliver; it will come back", "err", err)
+		}
+		return
+	}
+	txn := c.p.Tracker.Begin(in)
+	msg := &Message{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Delivered: in.Delivered(), Fetch: c.bus}
+	it := stages.Item[*Work]{V: &Work{Msg: msg}, Deps: []*stages.Txn{txn}, Key: wire.CallID(msg.Header, msg.Subject)}
+	if err := c.p.Submit(c.submit, it); err != nil {
+		stages.Release(it.Deps, stages.ErrAbandoned)
+	}
+}
+
+// Drain stops pulling, lets the pipeline finish and ack what it holds, then closes the models.
+// What is still unsettled when ctx ends is Naked for redelivery.
+func (c *Component) Drain(ctx context.Context) error {
+	c.ready.Store(false)
+	var errs []error
+	if c.consumer != nil {
+		if err := c.consumer.Drain(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("draining the consumer: %w", err))
+		}
+	}
+	if c.stopSub != nil {
+		c.stopSub()
+	}
+	if c.p != nil {
+		c.p.Close()
+		if err := c.p.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("draining the stages: %w", err))
+		}
+		if err := c.p.Tracker.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%d inputs unsettled: %w", c.p.Tracker.Live(), err))
+		}
+		c.p.Tracker.Close()
+	}
+	for _, cl := range c.closers {
+		if err := cl(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

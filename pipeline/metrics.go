@@ -1,0 +1,57 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sentio-health/sentio/wire"
+)
+
+// metrics are the per-utterance metrics (the per-stage ones are package stages').
+type metrics struct {
+	results  *prometheus.CounterVec
+	latency  prometheus.Histogram
+	overhead prometheus.Histogram
+	chunks   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
+			Name: "results_published_total", Help: "Utterance results published, by label (\"unsupported\" for other languages)."}, []string{"label"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sentio", Subsystem: "pipeline",
+			Name: "utterance_latency_seconds", Help: "From the arrival of an utterance's last audio to its result's PubAck.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		overhead: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sentio", Subsystem: "pipeline",
+			Name: "overhead_seconds", Help: "Utterance latency minus ASR and reasoning compute: the pipeline's own cost.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "segment",
+			Name: "chunk_problems_total", Help: "Stream chunks rejected, by reason (sequence_gap, late_chunk, truncated)."}, []string{"reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.results, m.latency, m.overhead, m.chunks)
+	}
+	return m
+}
+
+func (m *metrics) published(r *wire.Result, total, _ time.Duration) {
+	if m == nil {
+		return
+	}
+	label := r.Label
+	if label == "" {
+		label = "unsupported"
+	}
+	m.results.WithLabelValues(label).Inc()
+	m.latency.Observe(total.Seconds())
+	compute := (r.TimingsMS[StageASR] + r.TimingsMS[StageReason]) / 1000
+	m.overhead.Observe(max(0, total.Seconds()-compute))
+}
+
+func (m *metrics) chunkProblem(reason string) {
+	if m == nil {
+		return
+	}
+	m.chunks.WithLabelValues(reason).Inc()
+}

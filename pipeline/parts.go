@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/langid"
+	"github.com/sentio-health/sentio/reasoning"
+	"github.com/sentio-health/sentio/segment"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// Transcriber turns 16 kHz mono audio into text (asr.Engine).
+type Transcriber interface {
+	Transcribe(ctx context.Context, pcm []float32) (asr.Result, error)
+}
+
+// Reasoner reasons about the sentiment of a text (reasoning.Model).
+type Reasoner interface {
+	Predict(ctx context.Context, in reasoning.Input) (reasoning.Result, error)
+}
+
+// LanguageIdentifier decides the language of a transcript (langid.Identifier).
+type LanguageIdentifier interface {
+	Identify(text, whisperLang string, whisperProb float64, whisperProbs map[string]float32) langid.Decision
+}
+
+// Parts are the models the stages use.
+type Parts struct {
+	ASR      Transcriber
+	VAD      segment.VAD
+	LangID   LanguageIdentifier
+	Reasoner Reasoner
+	// Models names each model and its version for results ("asr", "vad", "langid", "reasoning").
+	Models map[string]string
+}
+
+// Sink is where results go: JetStream in the daemon, memory in `sentio analyze`.
+type Sink interface {
+	// Publish stores data on subject under msgID and returns once it is durable (PubAck).
+	Publish(ctx context.Context, subject, msgID string, data []byte) error
+	// CallResults returns every result published so far for a call (for its summary).
+	CallResults(ctx context.Context, callID string) ([]wire.Result, error)
+}
+
+// ObjectFetcher reads large clips from the NATS Object Store.
+type ObjectFetcher interface {
+	Object(ctx context.Context, ref string) ([]byte, error)
+}

@@ -1,0 +1,67 @@
+// Package pipeline is sentio's streaming pipeline: the concrete stages and the order they run in,
+// assembled on the machinery of package stages, fed by JetStream (package bus) in the daemon or by
+// local files in `sentio analyze`.
+//
+// The stage list, in one place:
+//
+//	segment → asr → langid → reason → publish
+//
+//   - segment (keyed by call): decodes clips and stream chunks, reorders chunks within a small
+//     window, rejects gaps and late chunks, runs voice activity detection and cuts utterances;
+//   - asr: whisper.cpp transcript and whisper's language probabilities;
+//   - langid: lingua-go fused with whisper; unsupported languages skip reasoning;
+//   - reason: label, scores, rationale and evidence from the ONNX model;
+//   - publish: the result JSON with Nats-Msg-Id = utterance id, waiting for the PubAck; at the end
+//     of a stream, the call summary.
+package pipeline
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/stages"
+)
+
+// Stage names, as they appear in metrics, timings and DLQ entries.
+const (
+	StageSegment = "segment"
+	StageASR     = "asr"
+	StageLangID  = "langid"
+	StageReason  = "reason"
+	StagePublish = "publish"
+)
+
+// Pipeline is the running chain of stages.
+type Pipeline struct {
+	*stages.Pipeline[*Work]
+	Tracker *stages.Tracker
+	calls   *callCounter
+	metrics *metrics
+}
+
+// Build assembles the stages in their order. reg may be nil (no metrics).
+func Build(cfg *config.Config, parts Parts, sink Sink, policy stages.Policy, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sm := stages.NewMetrics(reg)
+	m := newMetrics(reg)
+	calls := newCallCounter()
+	pc := cfg.Pipeline
+	q := max(1, pc.QueueSize)
+	p := stages.New[*Work](sm,
+		stages.Spec[*Work]{Stage: newSegmentStage(cfg, parts, calls, log, m), Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
+		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1},
+		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q},
+		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1},
+		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q},
+	)
+	tr := stages.NewTracker(policy, log, sm)
+	return &Pipeline{Pipeline: p, Tracker: tr, calls: calls, metrics: m}
+}
+
+// publishWorkers is the number of results awaiting their PubAck at once.
+const publishWorkers = 8

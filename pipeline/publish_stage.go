@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/stages"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// publishStage publishes results (waiting for each PubAck) and call summaries.
+type publishStage struct {
+	sink        Sink
+	models      map[string]string
+	resultPfx   string
+	includeText bool
+	calls       *callCounter
+	log         *slog.Logger
+	m           *metrics
+}
+
+var _ stages.Stage[*Work] = (*publishStage)(nil)
+
+func newPublishStage(cfg *config.Config, parts Parts, sink Sink, calls *callCounter, log *slog.Logger, m *metrics) *publishStage {
+	pfx := cfg.NATS.ResultSubject
+	if pfx == "" {
+		pfx = "sentio.results"
+	}
+	return &publishStage{sink: sink, models: parts.Models, resultPfx: pfx, includeText: cfg.Log.IncludeText,
+		calls: calls, log: log, m: m}
+}
+
+func (s *publishStage) Name() string { return StagePublish }
+
+// SummaryWait bounds how long a summary waits for the call's utterances still in the pipeline.
+const SummaryWait = 2 * time.Minute
+
+func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work], _ stages.Emitter[*Work]) error {
+	w := it.V
+	if w.Summary {
+		return s.summary(ctx, w.CallID)
+	}
+	start := time.Now()
+	r := w.result(s.models)
+	total := time.Since(w.Arrived)
+	r.TimingsMS["total"] = float64(total.Microseconds()) / 1000
+	data, err := wire.MarshalResult(r)
+	if err != nil {
+		return fmt.Errorf("encoding the result: %w", err)
+	}
+	if err := s.sink.Publish(ctx, wire.Subject(s.resultPfx, w.CallID), r.UtteranceID, data); err != nil {
+		return err
+	}
+	s.calls.add(w.CallID, -1)
+	pub := time.Since(start)
+	total = time.Since(w.Arrived)
+	s.m.published(r, total, pub)
+	attrs := []any{"call_id", r.CallID, "utterance_id", r.UtteranceID, "channel", r.Channel, "role", r.Role,
+		"start_ms", r.StartMS, "end_ms", r.EndMS, "language", r.Language, "language_supported", r.LanguageSupported,
+		"language_source", r.LanguageSource, "label", r.Label, "latency_ms", total.Milliseconds()}
+	if s.includeText {
+		attrs = append(attrs, "transcript", r.Transcript, "rationale", r.Rationale)
+	}
+	s.log.Info("utterance", attrs...)
+	return nil
+}
+
+// summary waits for the call's utterances still in flight, reads back every result of the call
+// (whichever instance published them) and publishes the summary.
+func (s *publishStage) summary(ctx context.Context, callID string) error {
+	wctx, cancel := context.WithTimeout(ctx, SummaryWait)
+	defer cancel()
+	select {
+	case <-s.calls.idle(callID):
+	case <-wctx.Done():
+		return fmt.Errorf("summary of call %s: utterances still in the pipeline after %v", callID, SummaryWait)
+	}
+	results, err := s.sink.CallResults(ctx, callID)
+	if err != nil {
+		return fmt.Errorf("summary of call %s: reading its results: %w", callID, err)
+	}
+	sum := Summarize(callID, results)
+	data, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	if err := s.sink.Publish(ctx, wire.SummarySubject(s.resultPfx, callID), wire.SummaryID(callID), data); err != nil {
+		return err
+	}
+	s.log.Info("call summary", "call_id", callID, "utterances", sum.Utterances, "counts", sum.Counts)
+	return nil
+}
+
+// Summarize builds a call summary from its results (deduplicated by utterance id).
+func Summarize(callID string, results []wire.Result) *wire.Summary {
+	sum := &wire.Summary{SchemaVersion: wire.SchemaVersion, Kind: "summary", CallID: callID,
+		Timeline: []wire.TimelineEntry{}, Counts: map[string]int{}, MeanScores: map[string]map[string]float64{},
+		Languages: map[string]int{}}
+	seen := map[string]bool{}
+	var uniq []wire.Result
+	for _, r := range results {
+		if !seen[r.UtteranceID] {
+			seen[r.UtteranceID] = true
+			uniq = append(uniq, r)
+		}
+	}
+	sort.Slice(uniq, func(i, j int) bool {
+		if uniq[i].StartMS != uniq[j].StartMS {
+			return uniq[i].StartMS < uniq[j].StartMS
+		}
+		return uniq[i].Channel < uniq[j].Channel
+	})
+	perRole := map[string]int{}
+	for _, r := range uniq {
+		sum.Utterances++
+		sum.DurationMS = max(sum.DurationMS, r.EndMS)
+		sum.Timeline = append(sum.Timeline, wire.TimelineEntry{UtteranceID: r.UtteranceID, StartMS: r.StartMS, EndMS: r.EndMS,
+			Role: r.Role, Label: r.Label, Language: r.Language})
+		if r.Language != "" {
+			sum.Languages[r.Language]++
+		}
+		if r.Label == "" {
+			sum.Counts["unsupported"]++
+			continue
+		}
+		sum.Counts[r.Label]++
+		ms := sum.MeanScores[r.Role]
+		if ms == nil {
+			ms = map[string]float64{}
+			for _, l := range wire.Labels {
+				ms[l] = 0
+			}
+			sum.MeanScores[r.Role] = ms
+		}
+		for _, l := range wire.Labels {
+			ms[l] += r.Scores[l]
+		}
+		perRole[r.Role]++
+	}
+	for role, ms := range sum.MeanScores {
+		for l := range ms {
+			ms[l] /= float64(perRole[role])
+		}
+	}
+	return sum
+}

@@ -1,0 +1,451 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sentio-health/sentio/asr/audio"
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/segment"
+	"github.com/sentio-health/sentio/stages"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// ReorderWindow is how many chunks past a missing one are held, waiting for it, before the
+// missing chunk is declared lost.
+const ReorderWindow = 8
+
+// MaxClip is the longest clip decoded; longer clips are rejected as too large.
+const MaxClip = 30 * time.Minute
+
+type segmentStage struct {
+	vad   segment.VAD
+	opts  segment.Options
+	idle  time.Duration
+	calls *callCounter
+	log   *slog.Logger
+	m     *metrics
+
+	mu     sync.Mutex
+	states map[int]map[string]*callState // per worker, per call
+}
+
+var (
+	_ stages.Stage[*Work]  = (*segmentStage)(nil)
+	_ stages.Ticker[*Work] = (*segmentStage)(nil)
+	_ stages.Closer[*Work] = (*segmentStage)(nil)
+)
+
+func newSegmentStage(cfg *config.Config, parts Parts, calls *callCounter, log *slog.Logger, m *metrics) *segmentStage {
+	vad := parts.VAD
+	if vad == nil {
+		vad = segment.Energy{}
+	}
+	idle := cfg.Pipeline.IdleFlush
+	if idle <= 0 {
+		idle = 10 * time.Second
+	}
+	return &segmentStage{vad: vad, opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle,
+		calls: calls, log: log, m: m, states: map[int]map[string]*callState{}}
+}
+
+func (s *segmentStage) Name() string { return StageSegment }
+
+// callState is one stream-mode call on one worker.
+type callState struct {
+	callID   string
+	expected uint64
+	pending  map[uint64]heldChunk
+	chans    []*segment.Channel[*stages.Txn]
+	roles    []string
+	next16   int64 // position after the last applied chunk
+	lastSeen time.Time
+}
+
+type heldChunk struct {
+	chunk wire.Chunk
+	msg   *Message
+	deps  []*stages.Txn
+}
+
+func (s *segmentStage) worker(w int) map[string]*callState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.states[w]
+	if m == nil {
+		m = map[string]*callState{}
+		s.states[w] = m
+	}
+	return m
+}
+
+func (s *segmentStage) Process(ctx context.Context, w int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
+	msg := it.V.Msg
+	if msg == nil {
+		return fmt.Errorf("segment: an item without an input message reached the first stage")
+	}
+	mode, err := wire.ModeOf(msg.Header)
+	if err != nil {
+		return headerReject(err)
+	}
+	callID := wire.CallID(msg.Header, msg.Subject)
+	if err := wire.ValidCallID(callID); err != nil {
+		return stages.Reject(wire.ReasonBadHeader, "%s: %v", wire.HeaderCallID, err)
+	}
+	if mode == wire.ModeClip {
+		return s.clip(ctx, it, callID, out)
+	}
+	return s.chunk(w, it, callID, out)
+}
+
+func headerReject(err error) error {
+	var he *wire.HeaderError
+	if errors.As(err, &he) {
+		return &stages.Rejection{Code: he.Code, Err: he}
+	}
+	return stages.Reject(wire.ReasonBadHeader, "%v", err)
+}
+
+// decodeReject classifies an audio decoding error.
+func decodeReject(err error) error {
+	msg := err.Error()
+	code := wire.ReasonNotAudio
+	switch {
+	case errors.Is(err, audio.ErrNoSamples) || strings.Contains(msg, "empty input"):
+		code = wire.ReasonEmpty
+	case strings.Contains(msg, "truncated") || strings.Contains(msg, "shorter than") || strings.Contains(msg, "file has"):
+		code = wire.ReasonTruncated
+	case strings.Contains(msg, "exceeds the maximum"):
+		code = wire.ReasonTooLarge
+	case strings.Contains(msg, "sample rate"):
+		code = wire.ReasonBadRate
+	}
+	return &stages.Rejection{Code: code, Err: err}
+}
+
+func formatOf(codec string) (audio.Format, error) {
+	switch wire.Codec(strings.ToLower(codec)) {
+	case "", "wav":
+		return audio.FormatAuto, nil
+	case wire.CodecS16LE:
+		return audio.FormatS16LE, nil
+	case wire.CodecULaw:
+		return audio.FormatMulaw, nil
+	case wire.CodecALaw:
+		return audio.FormatAlaw, nil
+	}
+	return "", &wire.HeaderError{Header: wire.HeaderCodec, Code: wire.ReasonBadHeader,
+		Msg: fmt.Sprintf("%q is not a supported codec; use wav, pcm_s16le, mulaw or alaw", codec)}
+}
+
+// clip segments a whole recording: every utterance depends on the one input.
+func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID string, out stages.Emitter[*Work]) error {
+	msg := it.V.Msg
+	data := msg.Data
+	if ref := msg.Header.Get(wire.HeaderObject); ref != "" {
+		if msg.Fetch == nil {
+			return stages.Reject(wire.ReasonObjectNotFound, "%s: %q names an object, but no object store is available", wire.HeaderObject, ref)
+		}
+		b, err := msg.Fetch.Object(ctx, ref)
+		if errors.Is(err, jetstream.ErrObjectNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
+			return stages.Reject(wire.ReasonObjectNotFound, "%s: object %q not found: %v", wire.HeaderObject, ref, err)
+		}
+		if err != nil {
+			return fmt.Errorf("fetching object %q: %w", ref, err)
+		}
+		data = b
+	}
+	if len(data) == 0 {
+		return stages.Reject(wire.ReasonEmpty, "the clip is empty (no bytes and no %s reference)", wire.HeaderObject)
+	}
+	format, err := formatOf(msg.Header.Get(wire.HeaderCodec))
+	if err != nil {
+		return headerReject(err)
+	}
+	opt := audio.Options{Format: format, MaxDuration: MaxClip}
+	declared := 0
+	if r := msg.Header.Get(wire.HeaderRate); r != "" {
+		if declared, err = strconv.Atoi(strings.TrimSpace(r)); err != nil || declared < audio.MinSampleRate || declared > audio.MaxSampleRate {
+			return stages.Reject(wire.ReasonBadRate, "%s: %q is not a sample rate between %d and %d Hz", wire.HeaderRate, r, audio.MinSampleRate, audio.MaxSampleRate)
+		}
+		opt.SampleRate = declared
+	}
+	if c := msg.Header.Get(wire.HeaderChannels); c != "" {
+		if opt.Channels, err = strconv.Atoi(strings.TrimSpace(c)); err != nil || opt.Channels < 1 {
+			return stages.Reject(wire.ReasonBadHeader, "%s: %q is not a channel count", wire.HeaderChannels, c)
+		}
+	}
+	mixed, err := audio.Decode(data, opt)
+	if err != nil {
+		return decodeReject(err)
+	}
+	if declared != 0 && format == audio.FormatAuto && mixed.SourceRate != declared {
+		return stages.Reject(wire.ReasonBadRate, "%s declares %d Hz but the WAV header says %d Hz", wire.HeaderRate, declared, mixed.SourceRate)
+	}
+	roleHeader := msg.Header.Get(wire.HeaderRole)
+	nroles := len(strings.Split(roleHeader, ","))
+	chans := [][]float32{mixed.Samples}
+	roles := wire.Roles(roleHeader, 1)
+	if mixed.SourceChannels > 1 && roleHeader != "" && nroles == mixed.SourceChannels {
+		roles = wire.Roles(roleHeader, mixed.SourceChannels)
+		chans = chans[:0]
+		for i := 1; i <= mixed.SourceChannels; i++ {
+			opt.Channel = i
+			a, err := audio.Decode(data, opt)
+			if err != nil {
+				return decodeReject(err)
+			}
+			chans = append(chans, a.Samples)
+		}
+	}
+	start := time.Now()
+	n := 0
+	for ch, pcm := range chans {
+		cuts, err := segment.Clip(pcm, s.vad, s.opts)
+		if err != nil {
+			return fmt.Errorf("voice activity detection: %w", err)
+		}
+		for _, c := range cuts {
+			w := &Work{CallID: callID, Mode: wire.ModeClip, Channel: ch, Role: roles[ch], Start: c.Start,
+				PCM: pcm[c.Start:c.End], Arrived: arrivedOf(it.Deps)}
+			w.timed(StageSegment, start)
+			s.calls.add(callID, 1)
+			out(stages.Item[*Work]{V: w, Deps: it.Deps, Key: callID})
+			n++
+		}
+	}
+	if n == 0 {
+		s.log.Info("clip holds no speech; nothing to publish", "call_id", callID, "duration_ms", mixed.Duration().Milliseconds())
+	}
+	if strings.EqualFold(msg.Header.Get(wire.HeaderEnd), "true") {
+		out(stages.Item[*Work]{V: &Work{CallID: callID, Mode: wire.ModeClip, Summary: true}, Deps: it.Deps, Key: callID})
+	}
+	return nil
+}
+
+// chunk handles one stream-mode chunk: in order, reordered within the window, or rejected.
+func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out stages.Emitter[*Work]) error {
+	msg := it.V.Msg
+	c, err := wire.ParseChunk(msg.Header, msg.Subject)
+	if err != nil {
+		return headerReject(err)
+	}
+	calls := s.worker(w)
+	st := calls[callID]
+	if st == nil {
+		// A call seen for the first time (or again after a restart or failover) starts at
+		// whatever chunk comes first: earlier chunks were acked by whoever processed them.
+		st = &callState{callID: callID, expected: c.Seq, pending: map[uint64]heldChunk{}, next16: -1}
+		calls[callID] = st
+	}
+	st.lastSeen = time.Now()
+	switch {
+	case c.Seq == st.expected:
+		err := s.apply(st, c, msg, it.Deps, out)
+		s.drainPending(calls, st, out)
+		return err
+	case c.Seq > st.expected:
+		if _, dup := st.pending[c.Seq]; dup {
+			return stages.ErrDuplicate
+		}
+		stages.Retain(it.Deps)
+		st.pending[c.Seq] = heldChunk{chunk: c, msg: msg, deps: it.Deps}
+		if len(st.pending) > ReorderWindow {
+			s.gap(calls, st, out)
+		}
+		return nil
+	default: // c.Seq < st.expected
+		if msg.Delivered > 1 {
+			// A redelivery of an earlier chunk (its utterance failed, or the ack was lost):
+			// replay the call from it. Held chunks are Naked and come back in order; the results
+			// replayed have the ids they had and JetStream drops the duplicates.
+			s.log.Info("replaying a call from a redelivered chunk", "call_id", callID, "seq", c.Seq, "expected", st.expected)
+			s.abandon(st)
+			st.expected = c.Seq
+			st.next16 = -1
+			err := s.apply(st, c, msg, it.Deps, out)
+			s.drainPending(calls, st, out)
+			return err
+		}
+		s.m.chunkProblem(wire.ReasonLateChunk)
+		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had moved on to chunk %d (more than %d chunks out of order, or a duplicate)",
+			c.Seq, st.expected, ReorderWindow)
+	}
+}
+
+// drainPending applies held chunks that are now in order.
+func (s *segmentStage) drainPending(calls map[string]*callState, st *callState, out stages.Emitter[*Work]) {
+	for {
+		h, ok := st.pending[st.expected]
+		if !ok {
+			break
+		}
+		delete(st.pending, st.expected)
+		err := s.apply(st, h.chunk, h.msg, h.deps, out)
+		stages.Release(h.deps, err)
+	}
+}
+
+// gap declares the chunks before the first held one lost: what is buffered is cut, the first
+// chunk after the gap is rejected with reason sequence_gap (it names the missing chunks), and the
+// call continues after it.
+func (s *segmentStage) gap(calls map[string]*callState, st *callState, out stages.Emitter[*Work]) {
+	seqs := make([]uint64, 0, len(st.pending))
+	for q := range st.pending {
+		seqs = append(seqs, q)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	first := seqs[0]
+	h := st.pending[first]
+	delete(st.pending, first)
+	s.flush(st, out)
+	s.m.chunkProblem(wire.ReasonSequenceGap)
+	stages.Release(h.deps, stages.Reject(wire.ReasonSequenceGap, "chunks %d..%d of call %s never arrived (waited for %d later chunks); this chunk follows the gap",
+		st.expected, first-1, st.callID, len(st.pending)+1))
+	st.expected = first + 1
+	st.next16 = -1
+	s.drainPending(calls, st, out)
+}
+
+// apply feeds an in-order chunk to the channel segmenters. The chunk's own problems reject it
+// (the call goes on); expected advances either way.
+func (s *segmentStage) apply(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) error {
+	st.expected = c.Seq + 1
+	frame := c.Codec.BytesPerSample() * c.Channels
+	if len(msg.Data)%frame != 0 {
+		s.m.chunkProblem(wire.ReasonTruncated)
+		return stages.Reject(wire.ReasonTruncated, "chunk %d has %d bytes, not a whole number of %d-byte frames (%s, %d channel(s))",
+			c.Seq, len(msg.Data), frame, c.Codec, c.Channels)
+	}
+	if len(msg.Data) == 0 && !c.End {
+		return stages.Reject(wire.ReasonEmpty, "chunk %d is empty and is not the end of the stream", c.Seq)
+	}
+	if len(st.chans) != c.Channels {
+		s.flush(st, out)
+		st.chans = make([]*segment.Channel[*stages.Txn], c.Channels)
+		for i := range st.chans {
+			st.chans[i] = segment.NewChannel[*stages.Txn](s.vad, s.opts)
+		}
+	}
+	st.roles = c.Roles
+	start := time.Now()
+	if len(msg.Data) > 0 {
+		format, _ := formatOf(string(c.Codec))
+		pcms := make([][]float32, c.Channels)
+		for i := range pcms {
+			a, err := audio.Decode(msg.Data, audio.Options{Format: format, SampleRate: c.Rate, Channels: c.Channels, Channel: i + 1})
+			if err != nil {
+				return decodeReject(err)
+			}
+			pcms[i] = a.Samples
+		}
+		pos := st.next16
+		if c.Offset >= 0 {
+			pos = c.Offset * segment.SampleRate / int64(c.Rate)
+		} else if pos < 0 {
+			pos = int64(c.Seq) * int64(len(pcms[0]))
+		}
+		st.next16 = pos + int64(len(pcms[0]))
+		for i, pcm := range pcms {
+			stages.Retain(deps)
+			utts, silent, err := st.chans[i].Push(pos, pcm, deps[0])
+			stages.Release(silent, nil)
+			s.emit(st, i, utts, start, out)
+			if err != nil {
+				return fmt.Errorf("voice activity detection: %w", err)
+			}
+		}
+	}
+	if c.End {
+		s.flush(st, out)
+		out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID})
+		// The call is over; a late redelivery would start a fresh state (and dedupe).
+		st.pending = map[uint64]heldChunk{}
+	}
+	return nil
+}
+
+// emit sends the utterances of one Push or Flush downstream, then drops the channel's references
+// on the chunks they used (each utterance holds its own).
+func (s *segmentStage) emit(st *callState, ch int, utts []segment.Utterance[*stages.Txn], start time.Time, out stages.Emitter[*Work]) {
+	seen := map[*stages.Txn]bool{}
+	var used []*stages.Txn
+	for _, u := range utts {
+		role := "unknown"
+		if ch < len(st.roles) {
+			role = st.roles[ch]
+		}
+		w := &Work{CallID: st.callID, Mode: wire.ModeStream, Channel: ch, Role: role, Start: u.Start, PCM: u.PCM, Arrived: arrivedOf(u.Tokens)}
+		w.timed(StageSegment, start)
+		s.calls.add(st.callID, 1)
+		out(stages.Item[*Work]{V: w, Deps: u.Tokens, Key: st.callID})
+		for _, t := range u.Tokens {
+			if !seen[t] {
+				seen[t] = true
+				used = append(used, t)
+			}
+		}
+	}
+	stages.Release(used, nil)
+}
+
+// flush cuts every channel of a call (end of stream, idle, a gap, a layout change).
+func (s *segmentStage) flush(st *callState, out stages.Emitter[*Work]) {
+	start := time.Now()
+	for i, ch := range st.chans {
+		utts, silent, err := ch.Flush()
+		if err != nil {
+			toks := ch.Abandon()
+			stages.Release(toks, fmt.Errorf("voice activity detection: %w", err))
+			continue
+		}
+		stages.Release(silent, nil)
+		s.emit(st, i, utts, start, out)
+	}
+}
+
+// abandon drops everything a call holds; the inputs are Naked for redelivery.
+func (s *segmentStage) abandon(st *callState) {
+	for _, ch := range st.chans {
+		stages.Release(ch.Abandon(), stages.ErrAbandoned)
+	}
+	for q, h := range st.pending {
+		stages.Release(h.deps, stages.ErrAbandoned)
+		delete(st.pending, q)
+	}
+}
+
+// Tick flushes calls that went quiet and forgets calls quiet for long.
+func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stages.Emitter[*Work]) {
+	calls := s.worker(w)
+	for id, st := range calls {
+		quiet := now.Sub(st.lastSeen)
+		if quiet < s.idle {
+			continue
+		}
+		if len(st.pending) > 0 {
+			s.gap(calls, st, out)
+		}
+		s.flush(st, out)
+		if quiet > 6*s.idle && len(st.pending) == 0 {
+			delete(calls, id)
+		}
+	}
+}
+
+// Close abandons what the worker holds at shutdown: those chunks are redelivered.
+func (s *segmentStage) Close(ctx context.Context, w int, out stages.Emitter[*Work]) {
+	for id, st := range s.worker(w) {
+		s.abandon(st)
+		delete(s.worker(w), id)
+	}
+}

@@ -1,0 +1,132 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/reasoning"
+	"github.com/sentio-health/sentio/stages"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// asrStage transcribes an utterance.
+type asrStage struct{ t Transcriber }
+
+var _ stages.Stage[*Work] = (*asrStage)(nil)
+
+func (s *asrStage) Name() string { return StageASR }
+
+func (s *asrStage) Process(ctx context.Context, _ int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
+	w := it.V
+	if !w.Summary {
+		start := time.Now()
+		res, err := s.t.Transcribe(ctx, w.PCM)
+		switch {
+		case errors.Is(err, asr.ErrEmptyAudio):
+			res = asr.Result{}
+		case err != nil:
+			return err
+		}
+		w.ASR = res
+		w.timed(StageASR, start)
+		w.pcmLen = len(w.PCM)
+		w.PCM = nil // the audio is no longer needed; free it before the slower stages
+	}
+	out(it)
+	return nil
+}
+
+// langidStage decides the language.
+type langidStage struct{ id LanguageIdentifier }
+
+var _ stages.Stage[*Work] = (*langidStage)(nil)
+
+func (s *langidStage) Name() string { return StageLangID }
+
+func (s *langidStage) Process(ctx context.Context, _ int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
+	w := it.V
+	if !w.Summary {
+		start := time.Now()
+		w.Lang = s.id.Identify(w.ASR.Text, w.ASR.Language, float64(w.ASR.LanguageProb), w.ASR.LanguageProbs)
+		w.timed(StageLangID, start)
+	}
+	out(it)
+	return nil
+}
+
+// reasonStage labels the utterance, when its language is supported and it has text.
+type reasonStage struct{ r Reasoner }
+
+var _ stages.Stage[*Work] = (*reasonStage)(nil)
+
+func (s *reasonStage) Name() string { return StageReason }
+
+func (s *reasonStage) Process(ctx context.Context, _ int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
+	w := it.V
+	if !w.Summary && w.Lang.Supported && w.ASR.Text != "" {
+		start := time.Now()
+		res, err := s.r.Predict(ctx, reasoning.Input{Text: w.ASR.Text, Lang: w.Lang.Language})
+		if err != nil {
+			return fmt.Errorf("reasoning: %w", err)
+		}
+		w.Reason = &res
+		w.timed(StageReason, start)
+	}
+	out(it)
+	return nil
+}
+
+// result builds the wire result of a finished utterance.
+func (w *Work) result(models map[string]string) *wire.Result {
+	r := &wire.Result{
+		CallID:             w.CallID,
+		UtteranceID:        wire.UtteranceID(w.CallID, w.Channel, w.Start),
+		Mode:               w.Mode,
+		Channel:            w.Channel,
+		Role:               w.Role,
+		StartMS:            w.Start * 1000 / asr.SampleRate,
+		EndMS:              (w.Start + int64(w.durationSamples())) * 1000 / asr.SampleRate,
+		Transcript:         w.ASR.Text,
+		Language:           w.Lang.Language,
+		LanguageConfidence: w.Lang.Confidence,
+		LanguageSupported:  w.Lang.Supported,
+		LanguageSource:     w.Lang.Source,
+		Models:             models,
+	}
+	if r.Role == "" {
+		r.Role = "unknown"
+	}
+	if w.Reason != nil {
+		r.Label = w.Reason.Label
+		r.Scores = map[string]float64{
+			reasoning.Negative: w.Reason.Scores.Negative,
+			reasoning.Neutral:  w.Reason.Scores.Neutral,
+			reasoning.Positive: w.Reason.Scores.Positive,
+		}
+		r.Rationale = w.Reason.Rationale
+		for _, e := range w.Reason.Evidence {
+			r.Evidence = append(r.Evidence, wire.Evidence{Text: e.Text, Start: e.Start, End: e.End, Weight: e.Weight})
+		}
+	} else if w.Lang.Supported {
+		// Supported but silent (no transcript): nothing to reason about, so no label. The schema
+		// requires a label for supported languages, so such an utterance says unsupported.
+		r.LanguageSupported = false
+	}
+	w.mu.Lock()
+	r.TimingsMS = map[string]float64{}
+	for k, v := range w.timingMS {
+		r.TimingsMS[k] = v
+	}
+	w.mu.Unlock()
+	return r
+}
+
+func (w *Work) durationSamples() int {
+	if w.PCM != nil {
+		return len(w.PCM)
+	}
+	return w.pcmLen
+}

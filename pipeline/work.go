@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/langid"
+	"github.com/sentio-health/sentio/reasoning"
+	"github.com/sentio-health/sentio/stages"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// Message is one input message as the segment stage reads it.
+type Message struct {
+	Subject   string
+	Header    nats.Header
+	Data      []byte
+	Delivered uint64
+	// Fetch reads an Object Store reference (nil when there is no object store).
+	Fetch ObjectFetcher
+}
+
+// Work is what travels between stages: an input message (segment stage), then an utterance.
+type Work struct {
+	// Msg is set on input items only.
+	Msg *Message
+
+	CallID  string
+	Mode    wire.Mode
+	Channel int
+	Role    string
+	// Start is the utterance's first sample at 16 kHz from the start of the call.
+	Start int64
+	PCM   []float32
+	// pcmLen is len(PCM), kept after PCM is freed.
+	pcmLen int
+
+	// Summary marks the end-of-stream item that publishes the call summary.
+	Summary bool
+
+	ASR      asr.Result
+	Lang     langid.Decision
+	Reason   *reasoning.Result
+	Arrived  time.Time
+	mu       sync.Mutex
+	timingMS map[string]float64
+}
+
+func (w *Work) timed(stage string, since time.Time) {
+	w.mu.Lock()
+	if w.timingMS == nil {
+		w.timingMS = map[string]float64{}
+	}
+	w.timingMS[stage] += float64(time.Since(since).Microseconds()) / 1000
+	w.mu.Unlock()
+}
+
+// arrivedOf is the latest arrival among the inputs of an item: when its last audio came in.
+func arrivedOf(deps []*stages.Txn) time.Time {
+	var t time.Time
+	for _, d := range deps {
+		if d.Arrived.After(t) {
+			t = d.Arrived
+		}
+	}
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t
+}
+
+// callCounter counts each call's utterances not yet published, so a summary waits for them.
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+	ch map[string]chan struct{}
+}
+
+func newCallCounter() *callCounter {
+	return &callCounter{n: map[string]int{}, ch: map[string]chan struct{}{}}
+}
+
+func (c *callCounter) add(call string, d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[call] += d
+	if c.n[call] <= 0 {
+		delete(c.n, call)
+		if ch, ok := c.ch[call]; ok {
+			close(ch)
+			delete(c.ch, call)
+		}
+	}
+}
+
+// idle returns a channel closed when the call has nothing outstanding.
+func (c *callCounter) idle(call string) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[call] <= 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	ch, ok := c.ch[call]
+	if !ok {
+		ch = make(chan struct{})
+		c.ch[call] = ch
+	}
+	return ch
+}
