@@ -4,15 +4,15 @@
 //
 // The stage list, in one place:
 //
-//	segment → asr → langid → reason → publish
+//		segment → asr → langid → reason → publish
 //
-//   - segment (keyed by call): decodes clips and stream chunks, reorders chunks within a small
-//     window, rejects gaps and late chunks, runs voice activity detection and cuts utterances;
-//   - asr: whisper.cpp transcript and whisper's language probabilities;
-//   - langid: lingua-go fused with whisper; unsupported languages skip reasoning;
-//   - reason: label, scores, rationale and evidence from the ONNX model;
-//   - publish: the result JSON with Nats-Msg-Id = utterance id, waiting for the PubAck; at the end
-//     of a stream, the call summary.
+//	  - segment (keyed by call): decodes clips and stream chunks, reorders chunks within a small
+//	    window, rejects gaps and late chunks, runs voice activity detection and cuts utterances;
+//	  - asr: whisper.cpp transcript and whisper's language probabilities;
+//	  - langid: lingua-go fused with whisper; unsupported languages skip reasoning;
+//	  - reason: label, scores, rationale and evidence from the ONNX model;
+//	  - publish: the result JSON with Nats-Msg-Id = utterance id, waiting for the PubAck; at the end
+//	    of a stream, the call summary.
 package pipeline
 
 import (
