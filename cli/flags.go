@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ var shortcuts = []struct{ flag, key, usage string }{
 }
 
 func (f *configFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.file, "config", "c", "", "YAML config file (default: none, built-in defaults; SENTIO_* environment variables apply either way)")
+	cmd.Flags().StringVarP(&f.file, "config", "c", "", "YAML config file (default: $SENTIO_CONFIG, else none: the built-in defaults; SENTIO_* variables apply either way)")
 	for _, s := range shortcuts {
 		cmd.Flags().String(s.flag, "", s.usage)
 	}
@@ -51,7 +52,11 @@ func (f *configFlags) load(cmd *cobra.Command) (*config.Config, error) {
 		}
 		ov = append(ov, config.Override{Key: strings.TrimSpace(k), Value: v, Flag: "--set " + strings.TrimSpace(k)})
 	}
-	c, err := config.Load(f.file, ov...)
+	file := f.file
+	if file == "" {
+		file = os.Getenv("SENTIO_CONFIG")
+	}
+	c, err := config.Load(file, ov...)
 	if err != nil {
 		return nil, &exitError{code: 2, err: fmt.Errorf("invalid configuration:\n%s", indent(err.Error()))}
 	}

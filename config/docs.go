@@ -12,6 +12,8 @@ import (
 	"strings"
 )
 
+//go:generate go run ./gendocs ../README.md
+
 // configSource is config.go itself: its doc comments are the user documentation, read by [Docs].
 //
 //go:embed config.go
@@ -32,7 +34,7 @@ func Docs() (string, error) {
 	}
 	def := Defaults()
 	var b strings.Builder
-	b.WriteString(`Settings come from, lowest precedence first: the defaults below; a YAML file (` + "`sentio run --config FILE`" + `);
+	b.WriteString(`Settings come from, lowest precedence first: the defaults below; a YAML file (` + "`sentio run --config FILE`, or `SENTIO_CONFIG=FILE`" + `);
 one ` + "`SENTIO_*`" + ` environment variable per key (the key in capitals with ` + "`_`" + ` for ` + "`.`" + `, e.g. ` + "`SENTIO_NATS_URL`" + `;
 lists comma-separated); and ` + "`sentio run`" + ` flags (` + "`--log-level`, `--log-format`, `--nats-url`, `--http-listen`, `--state-dir`" + `,
 and ` + "`--set key=value`" + ` for any key). An unknown key in the file is an error naming its line. Durations are

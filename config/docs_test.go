@@ -21,6 +21,6 @@ func TestReadmeConfigReferenceIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(want) != string(readme) {
-		t.Fatal("README.md's configuration reference is out of date: run `go run ./cmd/sentio config docs --update README.md`")
+		t.Fatal("README.md's configuration reference is out of date: run `go generate ./config` (or `sentio config docs --update README.md`)")
 	}
 }

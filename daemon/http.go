@@ -37,6 +37,7 @@ func startHTTP(addr string, d *state, reg *prometheus.Registry, log *slog.Logger
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
 		Registry:          reg,
+		ErrorHandling:     promhttp.ContinueOnError, // one failing collector must not hide the rest
 		EnableOpenMetrics: true,
 	}))
 	srv := &http.Server{
