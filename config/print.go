@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 
@@ -28,8 +29,16 @@ func (c *Config) Redacted() *Config {
 // style). Values that did not come from the defaults carry a comment saying where they came
 // from. It does not redact: call [Config.Redacted] first when printing.
 func (c *Config) YAML() ([]byte, error) {
-	root := c.node(reflect.ValueOf(c).Elem(), "")
-	return yaml.Marshal(root)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c.node(reflect.ValueOf(c).Elem(), "")); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (c *Config) node(v reflect.Value, prefix string) *yaml.Node {
