@@ -32,6 +32,8 @@ type Component struct {
 	submit   context.Context
 	stopSub  context.CancelFunc
 	ready    atomic.Bool
+	// wrapSink, when set (tests), wraps the results sink.
+	wrapSink func(Sink) Sink
 }
 
 var _ daemon.Component = (*Component)(nil)
@@ -154,7 +156,11 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 		return err
 	}
 	policy := stages.Policy{MaxDeliver: c.bus.MaxDeliver(), NakDelay: c.bus.AckWait() / 10, KeepAlive: c.bus.AckWait() / 3}
-	c.p = Build(c.cfg, *c.parts, c.bus, policy, c.log, env.Metrics)
+	var sink Sink = c.bus
+	if c.wrapSink != nil {
+		sink = c.wrapSink(sink)
+	}
+	c.p = Build(c.cfg, *c.parts, sink, policy, c.log, env.Metrics)
 	c.p.Start()
 	c.submit, c.stopSub = context.WithCancel(context.Background())
 	buffer := min(max(1, c.cfg.Pipeline.QueueSize), c.bus.MaxAckPending())

@@ -48,7 +48,7 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	start := time.Now()
 	r := w.result(s.models)
 	total := time.Since(w.Arrived)
-	r.TimingsMS["total"] = float64(total.Microseconds()) / 1000
+	r.TimingsMS["total"] = float64(total.Nanoseconds()) / 1e6
 	data, err := wire.MarshalResult(r)
 	if err != nil {
 		return fmt.Errorf("encoding the result: %w", err)

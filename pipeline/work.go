@@ -54,7 +54,7 @@ func (w *Work) timed(stage string, since time.Time) {
 	if w.timingMS == nil {
 		w.timingMS = map[string]float64{}
 	}
-	w.timingMS[stage] += float64(time.Since(since).Microseconds()) / 1000
+	w.timingMS[stage] += float64(time.Since(since).Nanoseconds()) / 1e6
 	w.mu.Unlock()
 }
 

@@ -1,0 +1,297 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/daemon"
+	"github.com/sentio-health/sentio/internal/testenv"
+	"github.com/sentio-health/sentio/langid"
+	"github.com/sentio-health/sentio/reasoning"
+	"github.com/sentio-health/sentio/segment"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// tone makes 16 kHz audio with a tone over each [start, end) second range, silence elsewhere.
+func tone(total float64, ranges ...[2]float64) []float32 {
+	pcm := make([]float32, int(total*segment.SampleRate))
+	for _, r := range ranges {
+		for i := int(r[0] * segment.SampleRate); i < int(r[1]*segment.SampleRate) && i < len(pcm); i++ {
+			pcm[i] = float32(0.3 * math.Sin(2*math.Pi*300*float64(i)/segment.SampleRate))
+		}
+	}
+	return pcm
+}
+
+func s16(pcm []float32) []byte {
+	b := make([]byte, 2*len(pcm))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(int16(max(-1, min(1, v))*32767)))
+	}
+	return b
+}
+
+// wav encodes mono 16-bit PCM at rate.
+func wav(pcm []float32, rate int) []byte {
+	data := s16(pcm)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+len(data)))
+	b.WriteString("WAVEfmt ")
+	binary.Write(&b, binary.LittleEndian, uint32(16))
+	binary.Write(&b, binary.LittleEndian, uint16(1))
+	binary.Write(&b, binary.LittleEndian, uint16(1))
+	binary.Write(&b, binary.LittleEndian, uint32(rate))
+	binary.Write(&b, binary.LittleEndian, uint32(rate*2))
+	binary.Write(&b, binary.LittleEndian, uint16(2))
+	binary.Write(&b, binary.LittleEndian, uint16(16))
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(len(data)))
+	b.Write(data)
+	return b.Bytes()
+}
+
+// fakeASR is a test double for whisper: it "hears" a fixed English sentence in any audio, can be
+// gated (to hold work in flight) and can fail for chosen calls.
+type fakeASR struct {
+	calls atomic.Int32
+	gate  chan struct{} // when non-nil, each call waits for a receive... or close
+	fail  func(n int32) error
+}
+
+func (f *fakeASR) Transcribe(ctx context.Context, pcm []float32) (asr.Result, error) {
+	n := f.calls.Add(1)
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return asr.Result{}, ctx.Err()
+		}
+	}
+	if f.fail != nil {
+		if err := f.fail(n); err != nil {
+			return asr.Result{}, err
+		}
+	}
+	return asr.Result{Text: "I feel much better today, thank you doctor.", Language: "en", LanguageProb: 0.9,
+		LanguageProbs: map[string]float32{"en": 0.9, "de": 0.1}, DurationMS: int64(len(pcm)) * 1000 / asr.SampleRate}, nil
+}
+
+// fakeReasoner labels by keyword.
+type fakeReasoner struct{}
+
+func (fakeReasoner) Predict(ctx context.Context, in reasoning.Input) (reasoning.Result, error) {
+	r := reasoning.Result{Lang: in.Lang, Label: reasoning.Neutral, Scores: reasoning.Scores{Negative: 0.1, Neutral: 0.8, Positive: 0.1},
+		Rationale: "No strong sentiment."}
+	if i := strings.Index(in.Text, "better"); i >= 0 {
+		r.Label, r.Scores = reasoning.Positive, reasoning.Scores{Negative: 0.05, Neutral: 0.15, Positive: 0.8}
+		r.Rationale = "The speaker feels better."
+		r.Evidence = []reasoning.Evidence{{Start: i, End: i + 6, Text: "better", Weight: 1.5}}
+	}
+	return r, nil
+}
+
+var (
+	idOnce sync.Once
+	idVal  *langid.Identifier
+)
+
+func testParts(t testing.TB, a Transcriber) Parts {
+	idOnce.Do(func() {
+		var err error
+		idVal, err = langid.New(config.Defaults().LangID)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return Parts{ASR: a, VAD: segment.Energy{}, LangID: idVal, Reasoner: fakeReasoner{},
+		Models: map[string]string{"asr": "fake", "reasoning": "fake", "langid": langid.Version, "vad": "energy"}}
+}
+
+func testConfig() *config.Config {
+	cfg := config.Defaults()
+	cfg.NATS.AckWait = 2 * time.Second
+	cfg.NATS.MaxDeliver = 3
+	cfg.Pipeline.QueueSize = 4
+	cfg.Pipeline.IdleFlush = 2 * time.Second
+	return &cfg
+}
+
+type rig struct {
+	t    testing.TB
+	srv  *server.Server
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	cfg  *config.Config
+	comp *Component
+	reg  *prometheus.Registry
+}
+
+func connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func logger(t testing.TB) *slog.Logger {
+	if os.Getenv("SENTIO_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startComponent starts the pipeline component on a NATS URL.
+func startComponent(t testing.TB, url string, cfg *config.Config, parts Parts, wrap func(Sink) Sink) (*Component, *prometheus.Registry) {
+	t.Helper()
+	nc, js := connect(t, url)
+	comp := NewWithParts(cfg, parts)
+	comp.wrapSink = wrap
+	reg := prometheus.NewRegistry()
+	env := &daemon.Env{Config: cfg, Logger: logger(t), NATS: nc, JetStream: js, Metrics: reg}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := comp.Start(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = comp.Drain(ctx)
+	})
+	return comp, reg
+}
+
+func newRig(t testing.TB, a Transcriber, wrap func(Sink) Sink) *rig {
+	t.Helper()
+	srv := testenv.RunJetStream(t)
+	cfg := testConfig()
+	comp, reg := startComponent(t, srv.ClientURL(), cfg, testParts(t, a), wrap)
+	nc, js := connect(t, srv.ClientURL())
+	return &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg, comp: comp, reg: reg}
+}
+
+func (r *rig) publish(subject string, h nats.Header, data []byte) {
+	r.t.Helper()
+	m := nats.NewMsg(subject)
+	if h != nil {
+		m.Header = h
+	}
+	m.Data = data
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := r.js.PublishMsg(ctx, m); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) clip(callID string, data []byte, extra map[string]string) {
+	h := nats.Header{}
+	h.Set(wire.HeaderCallID, callID)
+	for k, v := range extra {
+		h.Set(k, v)
+	}
+	r.publish(wire.Subject(r.cfg.NATS.AudioSubject, callID), h, data)
+}
+
+// collect reads every message on subject filter from stream until want arrive or the timeout.
+func collect(t testing.TB, js jetstream.JetStream, stream, filter string, want int, timeout time.Duration) []jetstream.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var got []jetstream.Msg
+	for ctx.Err() == nil {
+		got = got[:0]
+		cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			b, err := cons.FetchNoWait(500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for m := range b.Messages() {
+				got = append(got, m)
+				n++
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if len(got) >= want {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return got
+}
+
+func results(t testing.TB, msgs []jetstream.Msg) []wire.Result {
+	t.Helper()
+	var out []wire.Result
+	for _, m := range msgs {
+		if err := wire.Validate(m.Data()); err != nil {
+			t.Fatalf("published result fails schema v1: %v\n%s", err, m.Data())
+		}
+		if strings.HasSuffix(m.Subject(), "."+wire.SummarySuffix) {
+			continue
+		}
+		var r wire.Result
+		if err := json.Unmarshal(m.Data(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if m.Headers().Get(nats.MsgIdHdr) != r.UtteranceID {
+			t.Fatalf("result %s published with Nats-Msg-Id %q", r.UtteranceID, m.Headers().Get(nats.MsgIdHdr))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// settled waits until the consumer has nothing pending or unacked.
+func (r *rig) settled(timeout time.Duration) *jetstream.ConsumerInfo {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var info *jetstream.ConsumerInfo
+	for time.Now().Before(deadline) {
+		c, err := r.js.Consumer(context.Background(), r.cfg.NATS.AudioStream, r.cfg.NATS.Consumer)
+		if err == nil {
+			info, err = c.Info(context.Background())
+			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0 {
+				return info
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("consumer never settled: %+v", info)
+	return nil
+}
+
+var errTransient = errors.New("transient test failure")
