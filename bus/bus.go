@@ -148,3 +148,28 @@ func (b *Bus) CallResults(ctx context.Context, callID string) ([]wire.Result, er
 		}
 	}
 }
+
+// Notice writes a DLQ entry that does not reject an input (a sequence gap): the given headers
+// plus the reason ones, no data, deduplicated by msgID.
+func (b *Bus) Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error {
+	callID := wire.CallID(h, subject)
+	out := nats.NewMsg(wire.Subject(b.Names.DLQSubject, callID))
+	for k, v := range h {
+		if k != nats.MsgIdHdr {
+			out.Header[k] = append([]string(nil), v...)
+		}
+	}
+	out.Header.Set(wire.HeaderReasonCode, code)
+	out.Header.Set(wire.HeaderReason, reason)
+	out.Header.Set(wire.HeaderStage, stage)
+	out.Header.Set(wire.HeaderSubject, subject)
+	for k, v := range extra {
+		out.Header.Set(k, v)
+	}
+	out.Header.Set(nats.MsgIdHdr, msgID)
+	if err := b.publishMsg(ctx, out); err != nil {
+		return fmt.Errorf("writing the DLQ entry: %w", err)
+	}
+	b.log.Warn("DLQ notice", "call_id", callID, "reason_code", code, "reason", reason)
+	return nil
+}

@@ -160,7 +160,7 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	if c.wrapSink != nil {
 		sink = c.wrapSink(sink)
 	}
-	c.p = Build(c.cfg, *c.parts, sink, policy, c.log, env.Metrics)
+	c.p = Build(c.cfg, *c.parts, sink, c.bus, policy, c.log, env.Metrics)
 	c.p.Start()
 	c.submit, c.stopSub = context.WithCancel(context.Background())
 	buffer := min(max(1, c.cfg.Pipeline.QueueSize), c.bus.MaxAckPending())

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/sentio-health/sentio/asr"
 	"github.com/sentio-health/sentio/langid"
 	"github.com/sentio-health/sentio/reasoning"
@@ -41,6 +43,12 @@ type Sink interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 	// CallResults returns every result published so far for a call (for its summary).
 	CallResults(ctx context.Context, callID string) ([]wire.Result, error)
+}
+
+// Noticer writes a DLQ entry that is not the rejection of one input (a sequence gap: the
+// missing chunks cannot be rejected, they never came). msgID dedupes it.
+type Noticer interface {
+	Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error
 }
 
 // ObjectFetcher reads large clips from the NATS Object Store.

@@ -43,7 +43,7 @@ type Pipeline struct {
 }
 
 // Build assembles the stages in their order. reg may be nil (no metrics).
-func Build(cfg *config.Config, parts Parts, sink Sink, policy stages.Policy, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
+func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stages.Policy, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -53,7 +53,7 @@ func Build(cfg *config.Config, parts Parts, sink Sink, policy stages.Policy, log
 	pc := cfg.Pipeline
 	q := max(1, pc.QueueSize)
 	p := stages.New[*Work](sm,
-		stages.Spec[*Work]{Stage: newSegmentStage(cfg, parts, calls, log, m), Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
+		stages.Spec[*Work]{Stage: newSegmentStage(cfg, parts, dlq, calls, log, m), Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
 		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1},
 		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q},
 		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1},

@@ -32,6 +32,7 @@ type segmentStage struct {
 	opts  segment.Options
 	idle  time.Duration
 	calls *callCounter
+	dlq   Noticer
 	log   *slog.Logger
 	m     *metrics
 
@@ -45,7 +46,7 @@ var (
 	_ stages.Closer[*Work] = (*segmentStage)(nil)
 )
 
-func newSegmentStage(cfg *config.Config, parts Parts, calls *callCounter, log *slog.Logger, m *metrics) *segmentStage {
+func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, calls *callCounter, log *slog.Logger, m *metrics) *segmentStage {
 	vad := parts.VAD
 	if vad == nil {
 		vad = segment.Energy{}
@@ -55,7 +56,7 @@ func newSegmentStage(cfg *config.Config, parts Parts, calls *callCounter, log *s
 		idle = 10 * time.Second
 	}
 	return &segmentStage{vad: vad, opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle,
-		calls: calls, log: log, m: m, states: map[int]map[string]*callState{}}
+		calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
 }
 
 func (s *segmentStage) Name() string { return StageSegment }
@@ -295,9 +296,10 @@ func (s *segmentStage) drainPending(calls map[string]*callState, st *callState, 
 	}
 }
 
-// gap declares the chunks before the first held one lost: what is buffered is cut, the first
-// chunk after the gap is rejected with reason sequence_gap (it names the missing chunks), and the
-// call continues after it.
+// gap declares the chunks before the first held one lost: what is buffered is cut, one DLQ entry
+// (reason sequence_gap, no audio, the headers of the chunk after the gap, Sentio-Missing naming
+// the lost chunks) reports it, and the call goes on from the chunk after the gap. A missing chunk
+// that turns up later is rejected as late_chunk.
 func (s *segmentStage) gap(calls map[string]*callState, st *callState, out stages.Emitter[*Work]) {
 	seqs := make([]uint64, 0, len(st.pending))
 	for q := range st.pending {
@@ -306,12 +308,21 @@ func (s *segmentStage) gap(calls map[string]*callState, st *callState, out stage
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	first := seqs[0]
 	h := st.pending[first]
-	delete(st.pending, first)
 	s.flush(st, out)
 	s.m.chunkProblem(wire.ReasonSequenceGap)
-	stages.Release(h.deps, stages.Reject(wire.ReasonSequenceGap, "chunks %d..%d of call %s never arrived (waited for %d later chunks); this chunk follows the gap",
-		st.expected, first-1, st.callID, len(st.pending)+1))
-	st.expected = first + 1
+	reason := fmt.Sprintf("chunks %d..%d of call %s never arrived (waited while %d later chunks came); the call goes on from chunk %d",
+		st.expected, first-1, st.callID, len(st.pending), first)
+	if s.dlq != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := s.dlq.Notice(ctx, h.msg.Subject, h.msg.Header, wire.ReasonSequenceGap, reason, StageSegment,
+			fmt.Sprintf("gap-%s-%d-%d", st.callID, st.expected, first-1), map[string]string{wire.HeaderMissing: fmt.Sprintf("%d-%d", st.expected, first-1)})
+		cancel()
+		if err != nil {
+			s.log.Error("could not write the sequence gap to the DLQ", "call_id", st.callID, "reason", reason, "err", err)
+		}
+	}
+	s.log.Warn("sequence gap in a stream", "call_id", st.callID, "reason", reason)
+	st.expected = first
 	st.next16 = -1
 	s.drainPending(calls, st, out)
 }

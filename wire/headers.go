@@ -49,6 +49,8 @@ const (
 	HeaderSubject = "Sentio-Original-Subject"
 	// HeaderDelivered is how many times the input had been delivered when it was rejected.
 	HeaderDelivered = "Sentio-Delivered"
+	// HeaderMissing names the chunks a sequence_gap entry reports lost ("5-7").
+	HeaderMissing = "Sentio-Missing"
 	// HeaderStreamSeq is the input's sequence number in the audio stream.
 	HeaderStreamSeq = "Sentio-Stream-Seq"
 )

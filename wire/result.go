@@ -66,7 +66,7 @@ type Result struct {
 type Evidence struct {
 	// Text is the span itself.
 	Text string `json:"text"`
-	// Start and End are byte offsets of the span in the transcript.
+	// Start and End are code-point (rune) offsets of the span in the transcript, End exclusive.
 	Start int `json:"start"`
 	End   int `json:"end"`
 	// Weight is the span's contribution to the label (higher supports it more).

@@ -1,0 +1,131 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/sentio-health/sentio/segment"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// chunks cuts 16 kHz audio into stream-mode chunks of ms milliseconds; the last one ends the stream.
+func chunks(callID string, pcm []float32, ms int) []chunkMsg {
+	n := segment.SampleRate * ms / 1000
+	var out []chunkMsg
+	for i := 0; i*n < len(pcm); i++ {
+		end := min((i+1)*n, len(pcm))
+		c := wire.Chunk{CallID: callID, Seq: uint64(i), Codec: wire.CodecS16LE, Rate: 16000, Channels: 1,
+			Roles: []string{"customer"}, End: end == len(pcm), Offset: int64(i * n)}
+		out = append(out, chunkMsg{c, s16(pcm[i*n : end])})
+	}
+	return out
+}
+
+type chunkMsg struct {
+	c    wire.Chunk
+	data []byte
+}
+
+func (r *rig) sendChunks(cs []chunkMsg) {
+	for _, c := range cs {
+		r.publish(wire.Subject(r.cfg.NATS.AudioSubject, c.c.CallID), c.c.Header(), c.data)
+	}
+}
+
+var threeBursts = tone(8, [2]float64{0.5, 1.7}, [2]float64{3.1, 4.0}, [2]float64{5.5, 6.9})
+
+func starts(res []wire.Result) []int64 {
+	var s []int64
+	for _, r := range res {
+		s = append(s, r.StartMS)
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s
+}
+
+func summaryOf(t *testing.T, r *rig, callID string) wire.Summary {
+	t.Helper()
+	ms := collect(t, r.js, r.cfg.NATS.ResultStream, wire.SummarySubject("sentio.results", callID), 1, 10*time.Second)
+	if len(ms) != 1 {
+		t.Fatalf("%d summaries for %s; want 1", len(ms), callID)
+	}
+	if err := wire.Validate(ms[0].Data()); err != nil {
+		t.Fatalf("summary fails the schema: %v", err)
+	}
+	var s wire.Summary
+	_ = json.Unmarshal(ms[0].Data(), &s)
+	return s
+}
+
+func TestStreamGivesUtterancesAndSummary(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	r.sendChunks(chunks("live-1", threeBursts, 200))
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.live-1", 3, 10*time.Second))
+	if len(res) != 3 {
+		t.Fatalf("got %d results; want 3", len(res))
+	}
+	st := starts(res)
+	if st[0] > 500 || st[1] < 2800 || st[1] > 3100 || st[2] < 5200 || st[2] > 5500 {
+		t.Fatalf("utterances start at %v ms", st)
+	}
+	for _, x := range res {
+		if x.Mode != wire.ModeStream || x.Role != "customer" || x.Label == "" {
+			t.Fatalf("result %+v", x)
+		}
+	}
+	s := summaryOf(t, r, "live-1")
+	if s.Utterances != 3 || s.Counts["positive"] != 3 || s.MeanScores["customer"]["positive"] < 0.79 || len(s.Timeline) != 3 {
+		t.Fatalf("summary %+v", s)
+	}
+	r.settled(5 * time.Second)
+	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a clean stream", len(dlq))
+	}
+}
+
+func TestStreamReorderedWithinTheWindowIsRepaired(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	cs := chunks("reorder", threeBursts, 200)
+	cs[5], cs[7] = cs[7], cs[5]
+	cs[20], cs[21] = cs[21], cs[20]
+	r.sendChunks(cs)
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.reorder", 3, 10*time.Second))
+	summaryOf(t, r, "reorder")
+	r.settled(5 * time.Second)
+	if len(res) != 3 {
+		t.Fatalf("got %d results; want 3", len(res))
+	}
+	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a repairable reordering", len(dlq))
+	}
+}
+
+func TestStreamGapGivesOneDLQEntry(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	cs := chunks("gappy", threeBursts, 200)
+	lost := cs[10] // inside the silence between the first and second burst
+	cs = append(cs[:10], cs[11:]...)
+	r.sendChunks(cs)
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.gappy", 3, 10*time.Second))
+	summaryOf(t, r, "gappy")
+	r.settled(5 * time.Second)
+	if len(res) != 3 {
+		t.Fatalf("got %d results around the gap; want 3", len(res))
+	}
+	dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 1, 5*time.Second)
+	if len(dlq) != 1 {
+		t.Fatalf("%d DLQ entries; want 1", len(dlq))
+	}
+	h := dlq[0].Headers()
+	if h.Get(wire.HeaderReasonCode) != wire.ReasonSequenceGap || h.Get(wire.HeaderMissing) != "10-10" || h.Get(wire.HeaderCallID) != "gappy" {
+		t.Fatalf("gap entry headers %v", h)
+	}
+	// The lost chunk turns up far too late: one late_chunk entry for it.
+	r.sendChunks([]chunkMsg{lost})
+	dlq = collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 2, 5*time.Second)
+	if len(dlq) != 2 || dlq[1].Headers().Get(wire.HeaderReasonCode) != wire.ReasonLateChunk {
+		t.Fatalf("late chunk: %d DLQ entries, last %v", len(dlq), dlq[len(dlq)-1].Headers())
+	}
+}
