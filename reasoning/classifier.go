@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -250,23 +251,31 @@ func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 		fail(err)
 		return
 	}
-	extra := make([][]Feature, 0, 2*len(jobs))
-	for i, j := range jobs {
+	// Evidence and the features of the two extra rows per text, spread over the CPUs.
+	extra := make([][]Feature, 2*len(jobs))
+	errs := make([]error, len(jobs))
+	parallel(len(jobs), func(i int) {
+		j := jobs[i]
 		s := scored{probs: probs[i], label: argmax(probs[i])}
 		sel, margins := c.rule.selectEvidence(j.in.feats, contribs[i], c.labelIdx[s.label])
 		runes := []rune(j.in.text)
+		var err error
 		if s.evidence, err = evidenceSpans(runes, j.in.feats, sel, margins); err != nil {
-			fail(err)
+			errs[i] = err
 			return
 		}
 		without, err1 := c.extract(withoutEvidence(runes, s.evidence))
 		only, err2 := c.extract(onlyEvidence(s.evidence))
 		if err := errors.Join(err1, err2); err != nil {
-			fail(fmt.Errorf("reasoning: features: %w", err))
+			errs[i] = fmt.Errorf("reasoning: features: %w", err)
 			return
 		}
-		extra = append(extra, without, only)
+		extra[2*i], extra[2*i+1] = without, only
 		j.out = s
+	})
+	if err := errors.Join(errs...); err != nil {
+		fail(err)
+		return
 	}
 	probs2, _, err := c.infer(extra)
 	if err != nil {
@@ -361,6 +370,31 @@ func (c *classifier) finish(p prepared, s scored) (Result, error) {
 	r.Rationale, r.RationaleSource = rat.Text, rat.Source
 	r.RationaleNeighbour, r.RationaleSimilarity = rat.NeighbourID, rat.Similarity
 	return r, nil
+}
+
+// parallel calls fn(0..n-1) on up to GOMAXPROCS goroutines and waits for them.
+func parallel(n int, fn func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func argmax(p [3]float32) int {
