@@ -122,11 +122,6 @@ func (f Field) TypeName() string {
 	return f.Type.String()
 }
 
-// format renders the field's value in c as it is written in YAML or an environment variable.
-func (f Field) format(c *Config) string {
-	return formatValue(f.value(c))
-}
-
 func formatValue(v reflect.Value) string {
 	switch {
 	case v.Type() == durationType:
