@@ -24,6 +24,7 @@ import (
 func TestHealthReadinessAndMetrics(t *testing.T) {
 	g := &gate{name: "model"}
 	r := startDaemon(t, testConfig(t), g)
+	r.logs.waitFor(t, "component started", 10*time.Second)
 
 	if code, body := get(t, r.http+"/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)

@@ -32,7 +32,13 @@ func newRegistry(opts Options) *prometheus.Registry {
 
 // registerLifecycle adds the daemon's own metrics: readiness, per-component readiness and the
 // NATS connection's state and traffic.
-func registerLifecycle(reg prometheus.Registerer, d *state, nc *nats.Conn) {
+func registerLifecycle(reg prometheus.Registerer, d *state) {
+	stats := func() nats.Statistics {
+		if nc := d.nc.Load(); nc != nil {
+			return nc.Stats()
+		}
+		return nats.Statistics{}
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "ready",
@@ -45,27 +51,27 @@ func registerLifecycle(reg prometheus.Registerer, d *state, nc *nats.Conn) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: Namespace, Subsystem: "nats", Name: "connected",
 			Help: "1 while the NATS connection is up, else 0.",
-		}, func() float64 { return b2f(nc.IsConnected()) }),
+		}, func() float64 { nc := d.nc.Load(); return b2f(nc != nil && nc.IsConnected()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "nats", Name: "reconnects_total",
 			Help: "Reconnections of the NATS connection.",
-		}, func() float64 { return float64(nc.Stats().Reconnects) }),
+		}, func() float64 { return float64(stats().Reconnects) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "nats", Name: "received_messages_total",
 			Help: "Messages received on the NATS connection.",
-		}, func() float64 { return float64(nc.Stats().InMsgs) }),
+		}, func() float64 { return float64(stats().InMsgs) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "nats", Name: "sent_messages_total",
 			Help: "Messages sent on the NATS connection.",
-		}, func() float64 { return float64(nc.Stats().OutMsgs) }),
+		}, func() float64 { return float64(stats().OutMsgs) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "nats", Name: "received_bytes_total",
 			Help: "Payload bytes received on the NATS connection.",
-		}, func() float64 { return float64(nc.Stats().InBytes) }),
+		}, func() float64 { return float64(stats().InBytes) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "nats", Name: "sent_bytes_total",
 			Help: "Payload bytes sent on the NATS connection.",
-		}, func() float64 { return float64(nc.Stats().OutBytes) }),
+		}, func() float64 { return float64(stats().OutBytes) }),
 		&componentReadyCollector{d: d, desc: prometheus.NewDesc(
 			prometheus.BuildFQName(Namespace, "component", "ready"),
 			"1 when the component reports ready, else 0.", []string{"component"}, nil)},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"runtime"
 	"sync"
@@ -53,7 +52,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 // state is the daemon's view of itself, shared with /readyz and the metrics.
 type state struct {
 	all      []Component
-	nc       *nats.Conn
+	nc       atomic.Pointer[nats.Conn] // set once connected
 	draining atomic.Bool
 
 	mu      sync.Mutex
@@ -86,12 +85,12 @@ func (d *state) readiness() readiness {
 	if d.draining.Load() {
 		add(false, "draining: stopping, taking no new work")
 	}
-	if d.nc != nil && d.nc.IsConnected() {
+	if nc := d.nc.Load(); nc != nil && nc.IsConnected() {
 		add(true, "nats ok")
-	} else if d.nc != nil {
-		add(false, "nats: "+connStatus(d.nc.Status()))
+	} else if nc != nil {
+		add(false, "nats: "+connStatus(nc.Status()))
 	} else {
-		add(false, "nats: not connected yet")
+		add(false, "nats: connecting")
 	}
 	started := map[Component]bool{}
 	for _, c := range d.started() {
@@ -144,6 +143,18 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		log.Info("systemd watchdog enabled", "interval", iv.String())
 	}
 
+	// Health and metrics first, so that operators can see why sentio is not ready yet.
+	reg := newRegistry(opts)
+	registerLifecycle(reg, d)
+	if cfg.HTTP.Listen != "" {
+		srv, addr, err := startHTTP(cfg.HTTP.Listen, d, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP(srv)
+		log.Info("http listening", "addr", addr.String())
+	}
+
 	var ns *server.Server
 	if cfg.NATS.Embedded {
 		var err error
@@ -163,7 +174,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return err
 	}
 	defer nc.Close()
-	d.nc = nc
+	d.nc.Store(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -172,19 +183,6 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		log.Info("nats ready", "mode", "embedded", "listen", ns.ClientURL(), "store", ns.StoreDir())
 	} else {
 		log.Info("nats ready", "mode", "external", "server", nc.ConnectedUrlRedacted())
-	}
-
-	reg := newRegistry(opts)
-	registerLifecycle(reg, d, nc)
-	var srv *http.Server
-	if cfg.HTTP.Listen != "" {
-		s, addr, err := startHTTP(cfg.HTTP.Listen, d, reg, log)
-		if err != nil {
-			return err
-		}
-		srv = s
-		defer stopHTTP(srv)
-		log.Info("http listening", "addr", addr.String())
 	}
 
 	failCh := make(chan error, 1)
