@@ -60,3 +60,16 @@ func TestRougeL(t *testing.T) {
 		t.Error("exact match")
 	}
 }
+
+func TestEvidenceByteSpan(t *testing.T) {
+	text := "Bệnh nhân 好多了 ok"
+	runes := []rune(text)
+	for s := 0; s <= len(runes); s++ {
+		for e := s; e <= len(runes); e++ {
+			bs, be := Evidence{Start: s, End: e}.ByteSpan(text)
+			if text[bs:be] != string(runes[s:e]) {
+				t.Fatalf("[%d, %d) -> bytes [%d, %d) = %q, want %q", s, e, bs, be, text[bs:be], string(runes[s:e]))
+			}
+		}
+	}
+}

@@ -186,3 +186,21 @@ func Open(dir string, o Options) (Model, error) {
 	}
 	return open(m, o)
 }
+
+// ByteSpan returns the evidence's offsets as byte offsets into text (the text it was computed
+// on), for consumers that index strings by bytes.
+func (e Evidence) ByteSpan(text string) (start, end int) {
+	n := 0
+	start, end = len(text), len(text)
+	for i := range text {
+		if n == e.Start {
+			start = i
+		}
+		if n == e.End {
+			end = i
+			break
+		}
+		n++
+	}
+	return start, end
+}
