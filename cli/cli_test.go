@@ -26,6 +26,7 @@ import (
 func sentio(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(testenv.Binary(t), args...)
+	cmd.Dir = testenv.RepoRoot(t) // where the bundled models are, as for `make run`
 	cmd.Env = append(cleanEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -64,6 +65,7 @@ func writeConfig(t *testing.T, body string) string {
 func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 	state := t.TempDir()
 	cmd := exec.Command(testenv.Binary(t), "run", "--http-listen", "127.0.0.1:0")
+	cmd.Dir = testenv.RepoRoot(t) // where the bundled models are, as for `make run`
 	cmd.Env = append(cleanEnv(), "SENTIO_NATS_LISTEN=127.0.0.1:0", "SENTIO_STATE_DIR="+state)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
