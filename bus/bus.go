@@ -82,6 +82,9 @@ func (b *Bus) publishMsg(ctx context.Context, m *nats.Msg) error {
 }
 
 func retryable(err error) bool {
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		return false // closed for good (the process is going away): nothing will come back
+	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		// The stream answered: only "no leader/unavailable" style errors are worth a retry.

@@ -134,9 +134,9 @@ func readable(r *wire.Result) string {
 	if lang == "" {
 		lang = "??"
 	}
-	s := fmt.Sprintf("%s  %s  %-8s %6.1f–%-6.1fs  %s %.2f (%s)  %-14s  %q",
-		r.CallID, r.UtteranceID, r.Role, float64(r.StartMS)/1000, float64(r.EndMS)/1000, lang, r.LanguageConfidence,
-		r.LanguageSource, label, r.Transcript)
+	span := fmt.Sprintf("%.1f–%.1fs", float64(r.StartMS)/1000, float64(r.EndMS)/1000)
+	s := fmt.Sprintf("%s  %s  %-8s %-13s  %s %.2f (%s)  %-14s  %q",
+		r.CallID, r.UtteranceID, r.Role, span, lang, r.LanguageConfidence, r.LanguageSource, label, r.Transcript)
 	if r.Rationale != "" {
 		s += "  — " + r.Rationale
 	}

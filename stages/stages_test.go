@@ -241,12 +241,20 @@ func TestKeepAliveSendsInProgress(t *testing.T) {
 	defer tr.Close()
 	in := &fakeInput{delivered: 1}
 	txn := tr.Begin(in)
-	time.Sleep(110 * time.Millisecond)
+	count := func() int { in.mu.Lock(); defer in.mu.Unlock(); return in.inProg }
+	deadline := time.Now().Add(10 * time.Second)
+	for count() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if count() < 3 {
+		t.Fatalf("an unsettled input got %d InProgress signals", count())
+	}
 	Release([]*Txn{txn}, nil)
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.inProg < 3 {
-		t.Fatalf("InProgress sent %d times in 110ms at a 20ms period", in.inProg)
+	<-txn.Done()
+	after := count()
+	time.Sleep(100 * time.Millisecond)
+	if count() != after {
+		t.Fatalf("InProgress sent after the input settled (%d → %d)", after, count())
 	}
 }
 

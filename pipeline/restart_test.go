@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/sentio-health/sentio/internal/testenv"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// NATS restarts in the middle of a stream: the daemon reconnects, and every utterance of the call
+// (chunks before, during and after the outage) gets exactly one result.
+func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	srv := testenv.RunServer(t, opts)
+	cfg := testConfig()
+	startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), nil)
+	nc, js := connect(t, srv.ClientURL())
+	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+
+	cs := chunks("restart", threeBursts, 200)
+	half := len(cs) / 2
+	r.sendChunks(cs[:half])
+	time.Sleep(300 * time.Millisecond)
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	time.Sleep(500 * time.Millisecond)
+	srv2 := testenv.RunServer(t, opts) // same port, same store
+	r.srv = srv2
+	// Wait for the clients to reconnect before publishing the rest.
+	deadline := time.Now().Add(10 * time.Second)
+	for !nc.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.sendChunks(cs[half:])
+
+	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, 30*time.Second))
+	time.Sleep(time.Second) // let any duplicate show up
+	res = results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, time.Second))
+	if len(res) != 3 {
+		t.Fatalf("%d results across the NATS restart; want exactly 3 (%v)", len(res), starts(res))
+	}
+	ids := map[string]bool{}
+	for _, x := range res {
+		if ids[x.UtteranceID] {
+			t.Fatalf("duplicate result %s", x.UtteranceID)
+		}
+		ids[x.UtteranceID] = true
+	}
+	if s := summaryOf(t, r, "restart"); s.Utterances != 3 {
+		t.Fatalf("summary counts %d utterances", s.Utterances)
+	}
+	r.settled(15 * time.Second)
+}
