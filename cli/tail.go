@@ -18,9 +18,9 @@ import (
 
 var tailFlags struct {
 	url, callID, subject, stream string
-	json, fromStart               bool
-	count                         int
-	timeout                       time.Duration
+	json, fromStart              bool
+	count                        int
+	timeout                      time.Duration
 }
 
 var tailCmd = &cobra.Command{
