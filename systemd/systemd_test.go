@@ -1,6 +1,8 @@
 package systemd
 
 import (
+	"bufio"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -166,5 +169,51 @@ func TestRunsUnderMemoryDenyWriteExecute(t *testing.T) {
 	out = underMDWE(t, vad, "-np", "-vm", testenv.Shared(t, "data/vad/silero-v6.2.0-ggml.bin"), "-f", testenv.Shared(t, "data/speech/jfk.wav"))
 	if !strings.Contains(out, "Speech segment 0:") {
 		t.Fatalf("ggml VAD produced no speech segment under MDWE:\n%s", out)
+	}
+}
+
+// TestDaemonRunsUnderMemoryDenyWriteExecute starts `sentio run` with the whole pipeline
+// (whisper.cpp model, ONNX Runtime session, lingua-go) with W+X memory refused: it must get
+// ready and stop cleanly.
+func TestDaemonRunsUnderMemoryDenyWriteExecute(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", testenv.Binary(t), "run")
+	cmd.Dir = testenv.RepoRoot(t)
+	cmd.Env = append(os.Environ(), "SENTIO_MDWE_EXEC=1", "SENTIO_NATS_LISTEN=127.0.0.1:0",
+		"SENTIO_HTTP_LISTEN=127.0.0.1:0", "SENTIO_STATE_DIR="+t.TempDir(), "SENTIO_LOG_FORMAT=json")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var log strings.Builder
+	ready := make(chan bool, 1)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			var rec struct{ Msg string }
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "ready" {
+				ready <- true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-scanned:
+		cmd.Wait()
+		t.Fatalf("sentio run exited under MDWE before it was ready:\n%s", log.String())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("sentio run not ready under MDWE within 90s")
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	<-scanned
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sentio run under MDWE exited with %v:\n%s", err, log.String())
 	}
 }
