@@ -32,12 +32,21 @@
 //     taking new input first (e.g. ConsumeContext.Drain), finishes and acks what is in flight, then
 //     releases its resources and returns nil. ctx carries the remaining shutdown budget
 //     (config shutdown_timeout shared by all components): when it ends, the component abandons what
-//     is left unacked (JetStream redelivers it later) and returns ctx.Err(). Drain is also called for
-//     a component whose Start failed or never ran only if Start returned successfully; it is never
-//     called twice.
+//     is left unacked (JetStream redelivers it later) and returns ctx.Err(). Drain is called only
+//     for components whose Start returned nil, and never twice. The NATS connection stays up
+//     until every component has drained, so results can still be published and acks sent.
 //
 // A component that hits an error it cannot recover from while running calls env.Fail(err): the
 // daemon drains everything and exits non-zero.
+//
+// Logs: use env.Logger, one line per event; transcripts only when env.Config.Log.IncludeText.
+//
+// # Process lifecycle
+//
+// [Run] logs one line per event: "starting", "http listening" (/healthz answers from here on,
+// /readyz says what is missing), "nats ready", "component started" (each), "ready" (with
+// READY=1 to systemd), then on the first signal "draining" (STOPPING=1), "component drained"
+// (each) and "stopped". A second signal exits at once with status 128+signal ([HandleSignals]).
 //
 // # Registering a component
 //
