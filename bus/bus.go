@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,7 +96,7 @@ func retryable(err error) bool {
 
 // PublishDLQ writes a rejected message to the DLQ and waits for the PubAck.
 func (b *Bus) PublishDLQ(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) error {
-	out := DLQMsg(b.Names.DLQSubject, m, meta, code, reason, stage)
+	out := DLQMsg(b.Names, m, meta, code, reason, stage)
 	if err := b.publishMsg(ctx, out); err != nil {
 		return fmt.Errorf("writing the DLQ entry: %w", err)
 	}
@@ -158,14 +159,14 @@ func (b *Bus) Notice(ctx context.Context, subject string, h nats.Header, code, r
 	callID := wire.CallID(h, subject)
 	out := nats.NewMsg(wire.Subject(b.Names.DLQSubject, callID))
 	for k, v := range h {
-		if k != nats.MsgIdHdr {
+		if !strings.HasPrefix(k, "Nats-") {
 			out.Header[k] = append([]string(nil), v...)
 		}
 	}
 	out.Header.Set(wire.HeaderReasonCode, code)
 	out.Header.Set(wire.HeaderReason, reason)
 	out.Header.Set(wire.HeaderStage, stage)
-	out.Header.Set(wire.HeaderSubject, subject)
+	out.Header.Set(wire.HeaderSubject, wire.Subject(b.Names.AudioSubject, lastToken(subject)))
 	for k, v := range extra {
 		out.Header.Set(k, v)
 	}

@@ -23,13 +23,13 @@ type Consumer struct {
 }
 
 // Consume starts pulling at most buffer messages ahead of the handler.
-func (b *Bus) Consume(cons jetstream.Consumer, buffer int, h Handler) (*Consumer, error) {
+func (b *Bus) Consume(cons jetstream.Consumer, buffer int, h Handler, opts ...jetstream.PullMessagesOpt) (*Consumer, error) {
 	if buffer < 1 {
 		buffer = 1
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(buffer))
+	it, err := cons.Messages(append([]jetstream.PullMessagesOpt{jetstream.PullMaxMessages(buffer)}, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("consuming %s: %w", b.Names.Consumer, err)
+		return nil, fmt.Errorf("consuming %s: %w", cons.CachedInfo().Name, err)
 	}
 	c := &Consumer{bus: b, cons: cons, it: it, done: make(chan struct{})}
 	go c.loop(h)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -67,14 +68,14 @@ func (in *Input) Reject(code, reason, stage string) error {
 }
 
 // DLQMsg builds the DLQ entry of a rejected message.
-func DLQMsg(dlqPrefix string, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) *nats.Msg {
+func DLQMsg(names Names, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) *nats.Msg {
 	callID := wire.CallID(m.Headers(), m.Subject())
 	if wire.ValidCallID(callID) != nil {
 		callID = "_invalid"
 	}
-	out := nats.NewMsg(wire.Subject(dlqPrefix, callID))
+	out := nats.NewMsg(wire.Subject(names.DLQSubject, callID))
 	for k, v := range m.Headers() {
-		if k == nats.MsgIdHdr || k == "Nats-Expected-Stream" {
+		if k == nats.MsgIdHdr || strings.HasPrefix(k, "Nats-") {
 			continue
 		}
 		out.Header[k] = append([]string(nil), v...)
@@ -84,7 +85,8 @@ func DLQMsg(dlqPrefix string, m jetstream.Msg, meta *jetstream.MsgMetadata, code
 	if stage != "" {
 		out.Header.Set(wire.HeaderStage, stage)
 	}
-	out.Header.Set(wire.HeaderSubject, m.Subject())
+	// The subject as published (the stream stores it with the partition token inserted).
+	out.Header.Set(wire.HeaderSubject, wire.Subject(names.AudioSubject, lastToken(m.Subject())))
 	if meta != nil {
 		out.Header.Set(wire.HeaderDelivered, strconv.FormatUint(meta.NumDelivered, 10))
 		out.Header.Set(wire.HeaderStreamSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
@@ -93,4 +95,11 @@ func DLQMsg(dlqPrefix string, m jetstream.Msg, meta *jetstream.MsgMetadata, code
 	}
 	out.Data = m.Data()
 	return out
+}
+
+func lastToken(subject string) string {
+	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
+		return subject[i+1:]
+	}
+	return subject
 }

@@ -13,6 +13,13 @@ import (
 // ObjectBucket is the NATS Object Store bucket holding clips too large for one message.
 const ObjectBucket = "sentio-audio"
 
+// Partitions is the number of partitions calls are spread over. The audio stream maps
+// <audio_subject>.<call_id> to <audio_subject>.<partition>.<call_id> (partition(n) of the call id),
+// and each partition has its own durable consumer, pinned to one instance at a time: a call's
+// chunks are always processed by one instance, in order (per-call affinity), and several
+// instances share the partitions (see Group).
+const Partitions = 8
+
 // Names are the streams, subjects and consumer sentio uses, with defaults filled in.
 type Names struct {
 	AudioStream, AudioSubject   string
@@ -73,9 +80,9 @@ func maxAckPending(c config.NATS) int {
 	return 256
 }
 
-// Setup creates or updates the three streams and the durable consumer; running it again (from
-// another instance, or after a restart) changes nothing.
-func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) (jetstream.Consumer, error) {
+// Setup creates or updates the three streams and the partitions' durable consumers; running it
+// again (from another instance, or after a restart) changes nothing.
+func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstream.Consumer, error) {
 	n := NamesOf(c)
 	replicas := c.Replicas
 	if replicas <= 0 {
@@ -86,7 +93,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) (jetstrea
 		maxBytes = -1
 	}
 	streams := []jetstream.StreamConfig{
-		{Name: n.AudioStream, Subjects: []string{n.AudioSubject + ".>"}, Description: "sentio input audio (clips and stream chunks)"},
+		{Name: n.AudioStream, Subjects: []string{n.AudioSubject + ".*"}, Description: "sentio input audio (clips and stream chunks), partitioned by call",
+			SubjectTransform: &jetstream.SubjectTransformConfig{Source: n.AudioSubject + ".*",
+				Destination: fmt.Sprintf("%s.{{partition(%d,1)}}.{{wildcard(1)}}", n.AudioSubject, Partitions)}},
 		{Name: n.ResultStream, Subjects: []string{n.ResultSubject + ".>"}, Description: "sentio results and call summaries",
 			Duplicates: DuplicateWindow(c)},
 		{Name: n.DLQStream, Subjects: []string{n.DLQSubject + ".>"}, Description: "sentio rejected input, with the reason"},
@@ -107,28 +116,52 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) (jetstrea
 			return nil, fmt.Errorf("creating stream %s on %s.>: %w", sc.Name, sc.Subjects[0], err)
 		}
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, n.AudioStream, ConsumerConfig(c))
-	if err != nil {
-		return nil, fmt.Errorf("creating consumer %s on stream %s: %w", n.Consumer, n.AudioStream, err)
+	var out []jetstream.Consumer
+	for p := 0; p < Partitions; p++ {
+		cc := ConsumerConfig(c, p)
+		cons, err := js.CreateOrUpdateConsumer(ctx, n.AudioStream, cc)
+		if err != nil {
+			return nil, fmt.Errorf("creating consumer %s on stream %s: %w", cc.Durable, n.AudioStream, err)
+		}
+		out = append(out, cons)
 	}
-	return cons, nil
+	return out, nil
 }
 
-// ConsumerConfig is the durable pull consumer every instance shares. Its MaxDeliver is one more
-// than the configured one: the extra delivery is never processed but sent to the DLQ with reason
-// max_deliveries, so an input whose processing crashed the daemon each time is not lost silently.
-func ConsumerConfig(c config.NATS) jetstream.ConsumerConfig {
+// ConsumerName is the durable consumer of partition p.
+func ConsumerName(c config.NATS, p int) string { return fmt.Sprintf("%s-p%d", NamesOf(c).Consumer, p) }
+
+// PriorityGroup is the priority group every instance pulls with.
+const PriorityGroup = "sentio"
+
+// pullExpiry is how long one pull request waits; PinnedTTL is three of them.
+func pullExpiry(c config.NATS) time.Duration {
+	return min(5*time.Second, max(time.Second, ackWait(c)/2))
+}
+
+// PinnedTTL is how long a partition stays pinned to an instance that stopped pulling (it died or
+// handed the partition over) before another instance gets it.
+func PinnedTTL(c config.NATS) time.Duration { return 3 * pullExpiry(c) }
+
+// ConsumerConfig is the durable pull consumer of partition p, shared by every instance and pinned
+// to one of them at a time. Its MaxDeliver is one more than the configured one: the extra
+// delivery is never processed but sent to the DLQ with reason max_deliveries, so an input whose
+// processing crashed the daemon each time is not lost silently. MaxAckPending is the configured
+// one spread over the partitions.
+func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 	n := NamesOf(c)
 	return jetstream.ConsumerConfig{
-		Durable:       n.Consumer,
-		Description:   "sentio pipeline input",
-		FilterSubject: n.AudioSubject + ".>",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait(c),
-		MaxDeliver:    maxDeliver(c) + 1,
-		MaxAckPending: maxAckPending(c),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		Replicas:      0,
+		Durable:        ConsumerName(c, p),
+		Description:    fmt.Sprintf("sentio pipeline input, partition %d of %d", p, Partitions),
+		FilterSubject:  fmt.Sprintf("%s.%d.*", n.AudioSubject, p),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        ackWait(c),
+		MaxDeliver:     maxDeliver(c) + 1,
+		MaxAckPending:  max(1, maxAckPending(c)/Partitions),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{PriorityGroup},
+		PinnedTTL:      PinnedTTL(c),
 	}
 }
 

@@ -27,7 +27,7 @@ type Component struct {
 	log      *slog.Logger
 	bus      *bus.Bus
 	p        *Pipeline
-	consumer *bus.Consumer
+	consumer *bus.Group
 	closers  []func() error
 	submit   context.Context
 	stopSub  context.CancelFunc
@@ -163,13 +163,14 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	c.p = Build(c.cfg, *c.parts, sink, c.bus, policy, c.log, env.Metrics)
 	c.p.Start()
 	c.submit, c.stopSub = context.WithCancel(context.Background())
-	buffer := min(max(1, c.cfg.Pipeline.QueueSize), c.bus.MaxAckPending())
-	c.consumer, err = c.bus.Consume(cons, buffer, c.handle)
+	// Each partition's iterator buffers a little; the pipeline's queues hold the rest.
+	buffer := max(1, min(c.cfg.Pipeline.QueueSize, c.bus.MaxAckPending())/bus.Partitions)
+	c.consumer, err = c.bus.ConsumeGroup(ctx, cons, buffer, c.handle)
 	if err != nil {
 		return err
 	}
 	c.ready.Store(true)
-	c.log.Info("pipeline started", "stages", strings.Join(c.p.Names(), " → "), "consumer", c.bus.Names.Consumer,
+	c.log.Info("pipeline started", "stages", strings.Join(c.p.Names(), " → "), "consumer", c.bus.Names.Consumer, "partitions", c.consumer.Owned(), "member", c.consumer.ID(),
 		"input", c.bus.Names.AudioSubject+".>", "results", c.bus.Names.ResultSubject+".<call_id>", "models", c.parts.Models)
 	return nil
 }

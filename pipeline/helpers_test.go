@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/daemon"
 	"github.com/sentio-health/sentio/internal/testenv"
@@ -275,23 +276,44 @@ func results(t testing.TB, msgs []jetstream.Msg) []wire.Result {
 	return out
 }
 
-// settled waits until the consumer has nothing pending or unacked.
-func (r *rig) settled(timeout time.Duration) *jetstream.ConsumerInfo {
+// totals sums the partition consumers' state.
+type totals struct {
+	ackPending, redelivered int
+	pending                 uint64
+}
+
+func (r *rig) totals() totals {
+	r.t.Helper()
+	var tt totals
+	for p := 0; p < bus.Partitions; p++ {
+		c, err := r.js.Consumer(context.Background(), r.cfg.NATS.AudioStream, bus.ConsumerName(r.cfg.NATS, p))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		info, err := c.Info(context.Background())
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		tt.ackPending += info.NumAckPending
+		tt.redelivered += info.NumRedelivered
+		tt.pending += info.NumPending
+	}
+	return tt
+}
+
+// settled waits until the consumers have nothing pending or unacked.
+func (r *rig) settled(timeout time.Duration) {
 	r.t.Helper()
 	deadline := time.Now().Add(timeout)
-	var info *jetstream.ConsumerInfo
+	var tt totals
 	for time.Now().Before(deadline) {
-		c, err := r.js.Consumer(context.Background(), r.cfg.NATS.AudioStream, r.cfg.NATS.Consumer)
-		if err == nil {
-			info, err = c.Info(context.Background())
-			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0 {
-				return info
-			}
+		tt = r.totals()
+		if tt.pending == 0 && tt.ackPending == 0 && tt.redelivered == 0 {
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	r.t.Fatalf("consumer never settled: %+v", info)
-	return nil
+	r.t.Fatalf("consumers never settled: %+v", tt)
 }
 
 var errTransient = errors.New("transient test failure")

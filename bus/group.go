@@ -1,0 +1,174 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// MembersBucket is the key-value bucket where running instances announce themselves.
+const MembersBucket = "sentio-members"
+
+// Membership timing: an instance refreshes its key every Heartbeat; a key not refreshed for
+// MemberTTL (a dead instance) disappears, and its partitions move to the others.
+const (
+	Heartbeat = time.Second
+	MemberTTL = 4 * time.Second
+)
+
+// Group consumes the partitions this instance owns. Ownership is rendezvous hashing of the
+// partitions over the live instances (the keys of MembersBucket), so instances share the
+// partitions evenly and a change of membership moves only the partitions it must. The
+// consumers' pinned priority group makes ownership exclusive on the server side too: a partition
+// handed over (or left by a dead instance) is delivered to the new owner only once the old one
+// has stopped pulling for the consumer's PinnedTTL.
+type Group struct {
+	bus     *Bus
+	cons    []jetstream.Consumer
+	buffer  int
+	handler Handler
+	id      string
+	kv      jetstream.KeyValue
+
+	mu      sync.Mutex
+	running map[int]*Consumer
+	owned   []int
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// ConsumeGroup joins the group and starts consuming the partitions this instance owns.
+func (b *Bus) ConsumeGroup(ctx context.Context, cons []jetstream.Consumer, buffer int, h Handler) (*Group, error) {
+	kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: MembersBucket,
+		Description: "sentio instances sharing the audio partitions", TTL: MemberTTL, Replicas: max(1, b.cfg.Replicas),
+		Storage: jetstream.MemoryStorage})
+	if err != nil {
+		return nil, fmt.Errorf("creating the members bucket %s: %w", MembersBucket, err)
+	}
+	g := &Group{bus: b, cons: cons, buffer: buffer, handler: h, id: nuid.Next(), kv: kv,
+		running: map[int]*Consumer{}, stop: make(chan struct{}), done: make(chan struct{})}
+	if _, err := kv.PutString(ctx, g.id, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return nil, fmt.Errorf("joining the group: %w", err)
+	}
+	g.rebalance(ctx)
+	go g.loop()
+	return g, nil
+}
+
+// ID is this instance's member id.
+func (g *Group) ID() string { return g.id }
+
+// Owned returns the partitions this instance consumes now.
+func (g *Group) Owned() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]int(nil), g.owned...)
+}
+
+func (g *Group) loop() {
+	defer close(g.done)
+	t := time.NewTicker(Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), Heartbeat)
+		if _, err := g.kv.PutString(ctx, g.id, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			g.bus.log.Debug("membership heartbeat failed", "err", err)
+		}
+		g.rebalance(ctx)
+		cancel()
+	}
+}
+
+// owner is the rendezvous owner of partition p among members.
+func owner(members []string, p int) string {
+	best, bestH := "", uint64(0)
+	for _, m := range members {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s/%d", m, p)
+		if v := h.Sum64(); best == "" || v > bestH {
+			best, bestH = m, v
+		}
+	}
+	return best
+}
+
+func (g *Group) rebalance(ctx context.Context) {
+	keys, err := g.kv.Keys(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		g.bus.log.Debug("listing group members failed; keeping the current partitions", "err", err)
+		return
+	}
+	members := append(keys, g.id)
+	sort.Strings(members)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.stop:
+		return
+	default:
+	}
+	var owned []int
+	for p := range g.cons {
+		mine := owner(members, p) == g.id
+		c, running := g.running[p]
+		switch {
+		case mine && !running:
+			c, err := g.bus.Consume(g.cons[p], g.buffer, g.handler,
+				jetstream.PullPriorityGroup(PriorityGroup), jetstream.PullExpiry(pullExpiry(g.bus.cfg)))
+			if err != nil {
+				g.bus.log.Warn("could not consume a partition; retrying", "partition", p, "err", err)
+				continue
+			}
+			g.running[p] = c
+			g.bus.log.Info("consuming partition", "partition", p, "member", g.id, "members", len(members))
+		case !mine && running:
+			delete(g.running, p)
+			g.bus.log.Info("handing a partition over", "partition", p, "member", g.id, "members", len(members))
+			go func() {
+				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = c.Drain(dctx)
+			}()
+		}
+		if mine {
+			owned = append(owned, p)
+		}
+	}
+	g.owned = owned
+}
+
+// Drain leaves the group (the others take the partitions over) and drains every consumer.
+func (g *Group) Drain(ctx context.Context) error {
+	g.mu.Lock()
+	select {
+	case <-g.stop:
+	default:
+		close(g.stop)
+	}
+	running := g.running
+	g.running = map[int]*Consumer{}
+	g.mu.Unlock()
+	<-g.done
+	dctx, cancel := context.WithTimeout(ctx, Heartbeat)
+	_ = g.kv.Delete(dctx, g.id)
+	cancel()
+	var errs []error
+	for _, c := range running {
+		if err := c.Drain(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
