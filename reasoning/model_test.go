@@ -313,3 +313,23 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("Predict after Close: %v", err)
 	}
 }
+
+func TestMissingORTLibrary(t *testing.T) {
+	_, err := findORTLibrary("/nonexistent/libonnxruntime.so.1.23")
+	if err == nil || !strings.Contains(err.Error(), "reasoning.ort_library") || !strings.Contains(err.Error(), "install") {
+		t.Fatalf("err = %v", err)
+	}
+	if lib, err := findORTLibrary("libonnxruntime.so.1.23"); err != nil || lib != "libonnxruntime.so.1.23" {
+		t.Fatalf("a bare name is left to the dynamic linker: %q, %v", lib, err)
+	}
+}
+
+func TestSameLibrary(t *testing.T) {
+	loaded := "/usr/lib/x86_64-linux-gnu/libonnxruntime.so.1.23"
+	if !sameLibrary("libonnxruntime.so.1.23", loaded) || !sameLibrary(loaded, loaded) {
+		t.Error("the loaded library not recognised")
+	}
+	if sameLibrary("libfoo.so", loaded) || sameLibrary("/opt/ort/lib/libonnxruntime.so", loaded) {
+		t.Error("another library taken for the loaded one")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -29,31 +30,28 @@ const ortNoise = "Schema error"
 var ortEnv struct {
 	sync.Mutex
 	library string // the library the process's ONNX Runtime environment was created from
-	err     error
 }
 
 // initORT creates the process-wide ONNX Runtime environment from library (empty: the first of
-// DefaultORTLibraries that exists) once; later calls return the first outcome, and a different
-// library is refused because one process holds one ONNX Runtime.
+// DefaultORTLibraries that exists) once; later calls succeed at once, but a different library is
+// refused because one process holds one ONNX Runtime. A failed attempt can be retried.
 func initORT(library string, log *slog.Logger) (string, error) {
 	ortEnv.Lock()
 	defer ortEnv.Unlock()
-	if ortEnv.library != "" || ortEnv.err != nil {
-		if ortEnv.err == nil && library != "" && library != ortEnv.library {
+	if ortEnv.library != "" {
+		if library != "" && !sameLibrary(library, ortEnv.library) {
 			return "", fmt.Errorf("reasoning: ONNX Runtime is already loaded from %s in this process; cannot also load %s", ortEnv.library, library)
 		}
-		return ortEnv.library, ortEnv.err
+		return ortEnv.library, nil
 	}
 	lib, err := findORTLibrary(library)
 	if err != nil {
-		ortEnv.err = err
 		return "", err
 	}
 	ort.SetSharedLibraryPath(lib)
 	err = quietly(log, func() error { return ort.InitializeEnvironment(ort.WithLogLevelError()) })
 	if err != nil {
-		ortEnv.err = fmt.Errorf("reasoning: loading ONNX Runtime from %s: %w (sentio needs ONNX Runtime 1.23: Debian's libonnxruntime1.23, or set reasoning.ort_library)", lib, err)
-		return "", ortEnv.err
+		return "", fmt.Errorf("reasoning: loading ONNX Runtime from %s: %w (sentio needs ONNX Runtime 1.23: Debian's libonnxruntime1.23, or set reasoning.ort_library)", lib, err)
 	}
 	ortEnv.library = lib
 	log.Debug("ONNX Runtime loaded", "library", lib, "version", ort.GetVersion())
@@ -97,4 +95,18 @@ func quietly(log *slog.Logger, fn func() error) error {
 		}
 	}
 	return err
+}
+
+// sameLibrary reports whether the library asked for is the one loaded: the same file after
+// symbolic links, or, for a bare file name (left to the dynamic linker), the same base name.
+func sameLibrary(asked, loaded string) bool {
+	if asked == loaded {
+		return true
+	}
+	if !strings.Contains(asked, "/") {
+		return strings.HasPrefix(filepath.Base(loaded), strings.TrimSuffix(asked, filepath.Ext(asked)))
+	}
+	a, err1 := filepath.EvalSymlinks(asked)
+	l, err2 := filepath.EvalSymlinks(loaded)
+	return err1 == nil && err2 == nil && a == l
 }
