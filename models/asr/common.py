@@ -339,7 +339,7 @@ def greedy_decode(model, vocab, mel, lang=None, timestamps=False, max_len=120):
     toks = torch.tensor([prompt])
     out = []
     offset = 0
-    ts_first = c(TOKEN_BEG)
+    ts_first = vocab.size - vocab.n_ts  # compact index of <|0.00|>
     banned = [c(TOKEN_SOT), c(TOKEN_TRANSCRIBE), c(TOKEN_NOT), c(TOKEN_NOSP)] + [c(LANG_TOKEN[l]) for l in LANGS]
     for step in range(max_len):
         logits = model.decoder(toks, xa, offset=offset, cache=cache)[0, -1].clone()
