@@ -128,6 +128,10 @@ type ASR struct {
 	// NoTimestamps decodes without timestamp tokens (whisper-cli -nt): segments then span the
 	// whole window. For models trained without timestamps; official whisper models want false.
 	NoTimestamps bool `yaml:"no_timestamps"`
+	// NoFallback turns off whisper's temperature fallback (whisper-cli -nf): decoding stays
+	// greedy at temperature 0 even when the result looks unreliable. Faster and deterministic;
+	// official models transcribe hard audio better with the fallback on.
+	NoFallback bool `yaml:"no_fallback"`
 	// MaxDuration rejects input audio longer than this before it is decoded in full; 0 means
 	// 10 minutes.
 	MaxDuration time.Duration `yaml:"max_duration"`
