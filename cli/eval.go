@@ -36,7 +36,7 @@ var evalCmd = &cobra.Command{
 		}
 		f, err := os.Open(evalFlags.data)
 		if err != nil {
-			return fmt.Errorf("eval: %w", err)
+			return fmt.Errorf("--data: %w", err)
 		}
 		defer f.Close()
 		m, log, err := openReasoning(cmd, &evalFlags.configFlags, evalFlags.modelDir)

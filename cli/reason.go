@@ -36,16 +36,16 @@ var reasonCmd = &cobra.Command{
 		"  sentio reason --in utterances.jsonl --out results.jsonl --model-dir models/reasoning",
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		m, _, err := openReasoning(cmd, &reasonFlags.configFlags, reasonFlags.modelDir)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
 		in, out, closeIO, err := openInOut(cmd, reasonFlags.in, reasonFlags.out)
 		if err != nil {
 			return err
 		}
 		defer closeIO()
+		m, _, err := openReasoning(cmd, &reasonFlags.configFlags, reasonFlags.modelDir)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
 		failed, total, err := reasonStream(cmd.Context(), m, in, out)
 		if err != nil {
 			return err
@@ -91,7 +91,7 @@ func openInOut(cmd *cobra.Command, inPath, outPath string) (io.Reader, *bufio.Wr
 	if inPath != "" && inPath != "-" {
 		f, err := os.Open(inPath)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, fmt.Errorf("--in: %w", err)
 		}
 		in = f
 		closers = append(closers, f.Close)
@@ -102,7 +102,7 @@ func openInOut(cmd *cobra.Command, inPath, outPath string) (io.Reader, *bufio.Wr
 			for _, c := range closers {
 				c()
 			}
-			return nil, nil, nil, err
+			return nil, nil, nil, fmt.Errorf("--out: %w", err)
 		}
 		out = f
 		closers = append(closers, f.Close)
