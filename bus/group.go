@@ -2,9 +2,10 @@ package bus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"sync"
 	"time"
@@ -95,9 +96,9 @@ func (g *Group) loop() {
 func owner(members []string, p int) string {
 	best, bestH := "", uint64(0)
 	for _, m := range members {
-		h := fnv.New64a()
-		fmt.Fprintf(h, "%s/%d", m, p)
-		if v := h.Sum64(); best == "" || v > bestH {
+		// A cryptographic hash: member ids share long prefixes, which weak hashes keep correlated.
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", m, p)))
+		if v := binary.BigEndian.Uint64(sum[:8]); best == "" || v > bestH {
 			best, bestH = m, v
 		}
 	}
@@ -110,7 +111,12 @@ func (g *Group) rebalance(ctx context.Context) {
 		g.bus.log.Debug("listing group members failed; keeping the current partitions", "err", err)
 		return
 	}
-	members := append(keys, g.id)
+	members := []string{g.id}
+	for _, k := range keys {
+		if k != g.id {
+			members = append(members, k)
+		}
+	}
 	sort.Strings(members)
 	g.mu.Lock()
 	defer g.mu.Unlock()

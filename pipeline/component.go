@@ -24,14 +24,15 @@ type Component struct {
 	cfg   *config.Config
 	parts *Parts // nil: opened from the configuration in Start
 
-	log      *slog.Logger
-	bus      *bus.Bus
-	p        *Pipeline
-	consumer *bus.Group
-	closers  []func() error
-	submit   context.Context
-	stopSub  context.CancelFunc
-	ready    atomic.Bool
+	log       *slog.Logger
+	bus       *bus.Bus
+	p         *Pipeline
+	consumer  *bus.Group
+	closers   []func() error
+	submit    context.Context
+	stopSub   context.CancelFunc
+	ready     atomic.Bool
+	natsClose func()
 	// wrapSink, when set (tests), wraps the results sink.
 	wrapSink func(Sink) Sink
 }
@@ -142,6 +143,7 @@ func (s SileroVAD) Segments(pcm []float32) ([]segment.Span, error) {
 // Start opens the models, creates the streams and the consumer, and starts consuming.
 func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	c.log = env.Logger
+	c.natsClose = env.NATS.Close
 	if c.parts == nil {
 		parts, closeParts, err := OpenParts(c.cfg, c.log)
 		if err != nil {
@@ -223,4 +225,11 @@ func (c *Component) Drain(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// killForTest simulates the death of this instance (tests only): its NATS connection closes
+// without draining, so nothing it holds is acked or naked, and its membership expires.
+func (c *Component) killForTest() {
+	c.ready.Store(false)
+	c.natsClose()
 }
