@@ -46,11 +46,12 @@ static void sentio_set_flag(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_REL
 static struct whisper_context *sentio_load(const char *path, bool use_gpu) {
 	struct whisper_context_params p = whisper_context_default_params();
 	p.use_gpu = use_gpu;
+	p.flash_attn = true; // as whisper-cli does by default
 	return whisper_init_from_file_with_params_no_state(path, p);
 }
 
 static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
-		int threads, int audio_ctx, const char *lang, bool no_timestamps, int max_tokens, int *abort_flag) {
+		int threads, int audio_ctx, const char *lang, bool no_timestamps, bool no_fallback, int max_tokens, int *abort_flag) {
 	struct whisper_full_params p = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
 	p.n_threads = threads;
 	p.audio_ctx = audio_ctx;
@@ -58,6 +59,9 @@ static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, co
 	p.detect_language = false;
 	p.no_timestamps = no_timestamps;
 	p.max_tokens = max_tokens;
+	if (no_fallback) {
+		p.temperature_inc = 0.0f;
+	}
 	p.print_progress = false;
 	p.print_realtime = false;
 	p.print_timestamps = false;
@@ -110,7 +114,6 @@ type Engine struct {
 	langs        []string
 	langIDs      map[string]C.int
 	multilingual bool
-	noTimestamps bool
 	info         ModelInfo
 }
 
@@ -146,7 +149,7 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 	if len(cfg.Languages) == 0 {
 		cfg.Languages = []string{"vi", "en", "zh", "de", "fr"}
 	}
-	e := &Engine{cfg: cfg, langs: cfg.Languages, langIDs: map[string]C.int{}, done: make(chan struct{}), noTimestamps: cfg.NoTimestamps}
+	e := &Engine{cfg: cfg, langs: cfg.Languages, langIDs: map[string]C.int{}, done: make(chan struct{})}
 	for _, l := range append(append([]string(nil), cfg.Languages...), cfg.Language) {
 		if l == "" {
 			continue
@@ -223,7 +226,7 @@ func (e *Engine) newWorker() (*worker, error) {
 		prime := make([]float32, SampleRate*3/2)
 		lang := C.CString("en")
 		rc := C.sentio_full(e.ctx, w.state, (*C.float)(&prime[0]), C.int(len(prime)), C.int(e.cfg.Threads),
-			C.int(e.cfg.AudioCtx), lang, C.bool(true), 1, w.abort)
+			C.int(e.cfg.AudioCtx), lang, C.bool(true), C.bool(true), 1, w.abort)
 		C.free(unsafe.Pointer(lang))
 		if rc != 0 {
 			w.release()
@@ -367,7 +370,7 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 	clang := C.CString(res.Language)
 	defer C.free(unsafe.Pointer(clang))
 	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads),
-		C.int(e.cfg.AudioCtx), clang, C.bool(e.noTimestamps), 0, w.abort)
+		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, w.abort)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
@@ -383,9 +386,10 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 		if spans != nil {
 			t0, t1 = mapTime(t0, spans), mapTime(t1, spans)
 		}
-		if max := res.DurationMS; t1 > max {
-			t1 = max
-		}
+		// Without timestamp tokens whisper.cpp's segment times are not meaningful: clamp them
+		// to the audio.
+		t0 = max(0, min(t0, res.DurationMS))
+		t1 = max(t0, min(t1, res.DurationMS))
 		res.Segments = append(res.Segments, Segment{
 			StartMS:      t0,
 			EndMS:        t1,

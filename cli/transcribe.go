@@ -34,6 +34,7 @@ var transcribeFlags struct {
 	threads    int
 	audioCtx   int
 	timestamps bool
+	noFallback bool
 }
 
 // transcribeLine is one --json output line.
@@ -76,6 +77,9 @@ func runTranscribe(cmd *cobra.Command, files []string) error {
 	}
 	if cmd.Flags().Lookup("no-timestamps").Changed {
 		f.cfg.set = append(f.cfg.set, "asr.no_timestamps="+strconv.FormatBool(f.timestamps))
+	}
+	if cmd.Flags().Lookup("no-fallback").Changed {
+		f.cfg.set = append(f.cfg.set, "asr.no_fallback="+strconv.FormatBool(f.noFallback))
 	}
 	cfg, err := f.cfg.load(cmd)
 	if err != nil {
@@ -223,5 +227,6 @@ func init() {
 	fl.IntVar(&f.threads, "threads", 0, "threads per worker (asr.threads)")
 	fl.IntVar(&f.audioCtx, "audio-ctx", 0, "encoder audio context, 0 for the model's (asr.audio_ctx)")
 	fl.BoolVar(&f.timestamps, "no-timestamps", false, "decode without timestamp tokens (asr.no_timestamps)")
+	fl.BoolVar(&f.noFallback, "no-fallback", false, "no temperature fallback: greedy at temperature 0 only, like whisper-cli -nf (asr.no_fallback)")
 	rootCmd.AddCommand(transcribeCmd)
 }
