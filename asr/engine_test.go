@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -326,5 +327,33 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	e.Close()
 	if _, err := e.Transcribe(context.Background(), make([]float32, SampleRate)); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestLanguageMatchesWhisperCLI checks the detection against whisper-cli's own (-l auto): with
+// every whisper language configured, the restriction is the identity, so the language and its
+// probability must be whisper's.
+func TestLanguageMatchesWhisperCLI(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Languages = Languages()
+	if len(cfg.Languages) < 99 {
+		t.Fatalf("whisper knows %d languages", len(cfg.Languages))
+	}
+	e := open(t, cfg, 1)
+	re := regexp.MustCompile(`auto-detected language: (\w+) \(p = ([0-9.]+)\)`)
+	for _, c := range append(speechClips(t), clip{lang: "en", path: testenv.Shared(t, "data/speech/jfk.wav")}) {
+		res, err := e.Transcribe(context.Background(), loadWAV(t, c.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, stderr := whisperCLI(t, cfg, "auto", c.path)
+		m := re.FindStringSubmatch(stderr)
+		if m == nil {
+			t.Fatalf("no detected language in whisper-cli's output:\n%s", stderr)
+		}
+		p, _ := strconv.ParseFloat(m[2], 64)
+		if res.Language != m[1] || math.Abs(float64(res.LanguageProb)-p) > 1e-3 {
+			t.Errorf("%s: go %s %.4f, whisper-cli %s %.4f", filepath.Base(c.path), res.Language, res.LanguageProb, m[1], p)
+		}
 	}
 }

@@ -42,3 +42,6 @@ func (v *VAD) Segments(pcm []float32) ([]Span, error) { return nil, ErrNotBuilt 
 
 // Close does nothing.
 func (v *VAD) Close() error { return nil }
+
+// Languages returns nil: this build has no whisper.cpp.
+func Languages() []string { return nil }

@@ -410,3 +410,14 @@ func (e *Engine) speech(w *worker, pcm []float32) ([]speechSpan, error) {
 	}
 	return spansOf(segs, len(pcm)), nil
 }
+
+// Languages returns the codes of every language whisper knows (ISO 639-1 where one exists), in
+// whisper's order.
+func Languages() []string {
+	n := int(C.whisper_lang_max_id()) + 1
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, C.GoString(C.whisper_lang_str(C.int(i))))
+	}
+	return out
+}
