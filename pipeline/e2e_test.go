@@ -1,0 +1,126 @@
+//go:build whisper
+
+package pipeline
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentio-health/sentio/asr/audio"
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/internal/testenv"
+	"github.com/sentio-health/sentio/wire"
+)
+
+// corpusSentence returns the n-th sentence of the held-out corpus of lang.
+func corpusSentence(t *testing.T, lang string, n int) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models/asr/corpus/heldout", lang+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if n == 0 {
+			return line
+		}
+		n--
+	}
+	t.Fatalf("held-out corpus %s has too few sentences", lang)
+	return ""
+}
+
+// speak synthesises text with espeak-ng and returns 16 kHz mono samples.
+func speak(t *testing.T, voice, text string) []float32 {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "s.wav")
+	if b, err := exec.Command("espeak-ng", "-v", voice, "-w", out, text).CombinedOutput(); err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := audio.Decode(data, audio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Samples
+}
+
+// concat joins utterances with a second of silence around each.
+func concat(parts ...[]float32) []float32 {
+	sil := make([]float32, segment16k(1))
+	out := append([]float32(nil), sil...)
+	for _, p := range parts {
+		out = append(out, p...)
+		out = append(out, sil...)
+	}
+	return out
+}
+
+func segment16k(sec float64) int { return int(sec * 16000) }
+
+func realConfig(t *testing.T) *config.Config {
+	cfg := testConfig()
+	root := testenv.RepoRoot(t)
+	cfg.ASR.Model = filepath.Join(root, config.DefaultASRModel)
+	cfg.ASR.VADModel = testenv.Shared(t, "data/vad/silero-v6.2.0-ggml.bin")
+	cfg.Reasoning.ModelDir = filepath.Join(root, config.DefaultReasoningModel)
+	cfg.NATS.AckWait = 30 * time.Second
+	return cfg
+}
+
+// End to end with the real models: espeak-ng speech from the held-out corpus, published as a
+// clip and as a stream, gives one result per utterance with every field.
+func TestEndToEndRealModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end with the real models")
+	}
+	cfg := realConfig(t)
+	parts, closeParts, err := OpenParts(cfg, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeParts()
+	srv := testenv.RunJetStream(t)
+	startComponent(t, srv.ClientURL(), cfg, parts, nil)
+	nc, js := connect(t, srv.ClientURL())
+	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+
+	clip := concat(speak(t, "en", corpusSentence(t, "en", 0)), speak(t, "fr", corpusSentence(t, "fr", 0)))
+	r.clip("e2e-clip", wav(clip, 16000), map[string]string{wire.HeaderRole: "patient"})
+	live := concat(speak(t, "de", corpusSentence(t, "de", 0)), speak(t, "vi", corpusSentence(t, "vi", 0)))
+	r.sendChunks(chunks("e2e-stream", live, 200))
+
+	for _, call := range []string{"e2e-clip", "e2e-stream"} {
+		res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results."+call, 2, 15*time.Minute))
+		if len(res) != 2 {
+			t.Fatalf("%s: %d results; want one per utterance (2)", call, len(res))
+		}
+		for _, x := range res {
+			t.Logf("%s %d-%d ms %s %.2f (%s) %s %q", call, x.StartMS, x.EndMS, x.Language, x.LanguageConfidence, x.LanguageSource, x.Label, x.Transcript)
+			if x.Transcript == "" || x.Language == "" || x.LanguageSource == wire.SourceNone || x.TimingsMS[StageASR] <= 0 ||
+				x.Models["asr"] == "" || x.Models["reasoning"] == "" || x.Models["vad"] == "" || x.EndMS <= x.StartMS {
+				t.Errorf("%s: incomplete result %+v", call, x)
+			}
+			if x.LanguageSupported && (x.Label == "" || x.Rationale == "" || len(x.Scores) != 3 || x.TimingsMS[StageReason] <= 0) {
+				t.Errorf("%s: supported language without a full reasoning: %+v", call, x)
+			}
+		}
+		if s := summaryOf(t, r, call); s.Utterances != 2 {
+			t.Errorf("%s: summary counts %d utterances", call, s.Utterances)
+		}
+	}
+	r.settled(time.Minute)
+}
