@@ -220,38 +220,35 @@ func (r *rig) clip(callID string, data []byte, extra map[string]string) {
 	r.publish(wire.Subject(r.cfg.NATS.AudioSubject, callID), h, data)
 }
 
-// collect reads every message on subject filter from stream until want arrive or the timeout.
+// collect reads the messages on subject filter from stream until want have arrived or the
+// timeout passes.
 func collect(t testing.TB, js jetstream.JetStream, stream, filter string, want int, timeout time.Duration) []jetstream.Msg {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []jetstream.Msg
-	for ctx.Err() == nil {
-		got = got[:0]
-		cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	for {
+		b, err := cons.FetchNoWait(500)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for {
-			b, err := cons.FetchNoWait(500)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for m := range b.Messages() {
-				got = append(got, m)
-				n++
-			}
-			if n == 0 {
-				break
-			}
+		n := 0
+		for m := range b.Messages() {
+			got = append(got, m)
+			n++
 		}
-		if len(got) >= want {
+		if n > 0 {
+			continue
+		}
+		if len(got) >= want || ctx.Err() != nil {
 			return got
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	return got
 }
 
 func results(t testing.TB, msgs []jetstream.Msg) []wire.Result {
