@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -45,6 +46,7 @@ func (c *Consumer) loop(h Handler) {
 				return
 			}
 			c.bus.log.Warn("consumer error; continuing", "err", err)
+			time.Sleep(100 * time.Millisecond) // do not spin on a persistent error
 			continue
 		}
 		meta, err := msg.Metadata()
