@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 //	BenchmarkGraph       the ONNX Runtime call alone (features extracted beforehand), batch 1 and 32
 //	BenchmarkPredict     the whole runtime (features, graph, evidence with its two extra rows,
 //	                     rationale), one caller at batch 1, PredictBatch of 32, and 32 concurrent
-//	                     callers gathered by the micro-batcher
+//	                     callers (16 per CPU on this 2-CPU machine) gathered by the micro-batcher
 //	BenchmarkPythonORT   Python onnxruntime on the same model and threads (testdata/bench.py),
 //	                     graph alone and features+graph, batch 1 and 32
 //
@@ -38,8 +39,18 @@ func benchTexts(b *testing.B) []Input {
 	return out
 }
 
-func reportRate(b *testing.B, texts int) {
+// cpuTime returns the process's user plus system CPU time (all threads: Go, ONNX Runtime, GC).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportRate reports texts per second of wall time and CPU microseconds per text since cpu0 (the
+// latter is robust when other processes share the machine).
+func reportRate(b *testing.B, texts int, cpu0 time.Duration) {
 	b.ReportMetric(float64(texts)/b.Elapsed().Seconds(), "texts/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(max(texts, 1)), "cpu-µs/text")
 }
 
 func BenchmarkGraph(b *testing.B) {
@@ -51,15 +62,15 @@ func BenchmarkGraph(b *testing.B) {
 	}
 	for _, bs := range []int{1, 32} {
 		b.Run(fmt.Sprintf("batch=%d", bs), func(b *testing.B) {
-			k := 0
+			k, cpu0 := 0, cpuTime()
 			for b.Loop() {
 				start := (k * bs) % (len(rows) - bs + 1)
-				if _, _, err := c.infer(rows[start : start+bs]); err != nil {
+				if _, _, err := c.infer(rows[start : start+bs], true); err != nil {
 					b.Fatal(err)
 				}
 				k++
 			}
-			reportRate(b, k*bs)
+			reportRate(b, k*bs, cpu0)
 		})
 	}
 }
@@ -67,20 +78,22 @@ func BenchmarkGraph(b *testing.B) {
 func BenchmarkPredict(b *testing.B) {
 	inputs := benchTexts(b)
 	ctx := context.Background()
+	single := openShipped(b, func(o *Options) { o.Config.MaxBatch = 1 })
+	batched := openShipped(b, func(o *Options) { o.Config.MaxBatch = 32; o.Config.MaxWait = 2 * time.Millisecond })
 	b.Run("batch=1", func(b *testing.B) {
-		m := openShipped(b, func(o *Options) { o.Config.MaxBatch = 1 })
-		k := 0
+		m := single
+		k, cpu0 := 0, cpuTime()
 		for b.Loop() {
 			if _, err := m.Predict(ctx, inputs[k%len(inputs)]); err != nil {
 				b.Fatal(err)
 			}
 			k++
 		}
-		reportRate(b, k)
+		reportRate(b, k, cpu0)
 	})
 	b.Run("batch=32", func(b *testing.B) {
-		m := openShipped(b, func(o *Options) { o.Config.MaxBatch = 32 })
-		k := 0
+		m := batched
+		k, cpu0 := 0, cpuTime()
 		for b.Loop() {
 			start := (k * 32) % (len(inputs) - 31)
 			if _, _, err := m.PredictBatch(ctx, inputs[start:start+32]); err != nil {
@@ -88,13 +101,16 @@ func BenchmarkPredict(b *testing.B) {
 			}
 			k++
 		}
-		reportRate(b, k*32)
+		reportRate(b, k*32, cpu0)
 	})
 	b.Run("concurrent=32", func(b *testing.B) {
-		m := openShipped(b, func(o *Options) { o.Config.MaxBatch = 32; o.Config.MaxWait = 2 * time.Millisecond })
+		m := batched
+		before := m.(*classifier).stats()
 		var mu sync.Mutex
 		next := 0
-		b.SetParallelism(32) // 32 × GOMAXPROCS callers
+		b.SetParallelism(16) // 16 × GOMAXPROCS callers
+		cpu0 := cpuTime()
+		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				mu.Lock()
@@ -107,9 +123,9 @@ func BenchmarkPredict(b *testing.B) {
 				}
 			}
 		})
-		reportRate(b, b.N)
+		reportRate(b, b.N, cpu0)
 		st := m.(*classifier).stats()
-		b.ReportMetric(float64(st.texts)/float64(max(st.batches, 1)), "texts/batch")
+		b.ReportMetric(float64(st.texts-before.texts)/float64(max(st.batches-before.batches, 1)), "texts/batch")
 	})
 }
 
@@ -130,11 +146,13 @@ var pythonBench = sync.OnceValues(func() (map[string]float64, error) {
 			What      string  `json:"what"`
 			Batch     int     `json:"batch"`
 			TextsPerS float64 `json:"texts_per_s"`
+			CPUUs     float64 `json:"cpu_us_per_text"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("bench.py printed %q: %v", sc.Text(), err)
 		}
 		res[fmt.Sprintf("%s/batch=%d", r.What, r.Batch)] = r.TextsPerS
+		res[fmt.Sprintf("%s/batch=%d/cpu", r.What, r.Batch)] = r.CPUUs
 	}
 	return res, nil
 })
@@ -165,6 +183,7 @@ func BenchmarkPythonORT(b *testing.B) {
 			for b.Loop() {
 			}
 			b.ReportMetric(res[name], "texts/s")
+			b.ReportMetric(res[name+"/cpu"], "cpu-µs/text")
 		})
 	}
 }

@@ -170,16 +170,15 @@ func (c *classifier) Predict(ctx context.Context, in Input) (Result, error) {
 func (c *classifier) PredictBatch(ctx context.Context, inputs []Input) ([]Result, []error, error) {
 	results := make([]Result, len(inputs))
 	errs := make([]error, len(inputs))
+	all := make([]prepared, len(inputs))
+	parallel(len(inputs), func(i int) { all[i], errs[i] = c.prepare(inputs[i]) })
 	preps := make([]prepared, 0, len(inputs))
 	where := make([]int, 0, len(inputs))
-	for i, in := range inputs {
-		p, err := c.prepare(in)
-		if err != nil {
-			errs[i] = err
-			continue
+	for i := range inputs {
+		if errs[i] == nil {
+			preps = append(preps, all[i])
+			where = append(where, i)
 		}
-		preps = append(preps, p)
-		where = append(where, i)
 	}
 	if len(preps) == 0 {
 		return results, errs, nil
@@ -188,13 +187,14 @@ func (c *classifier) PredictBatch(ctx context.Context, inputs []Input) ([]Result
 	if err != nil {
 		return nil, nil, err
 	}
-	for k, i := range where {
+	parallel(len(where), func(k int) {
+		i := where[k]
 		if berrs[k] != nil {
 			errs[i] = berrs[k]
-			continue
+			return
 		}
 		results[i], errs[i] = c.finish(preps[k], outs[k])
-	}
+	})
 	return results, errs, nil
 }
 
@@ -246,7 +246,7 @@ func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 	for i, j := range jobs {
 		rows[i] = j.in.feats
 	}
-	probs, contribs, err := c.infer(rows)
+	probs, contribs, err := c.infer(rows, true)
 	if err != nil {
 		fail(err)
 		return
@@ -277,7 +277,7 @@ func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 		fail(err)
 		return
 	}
-	probs2, _, err := c.infer(extra)
+	probs2, _, err := c.infer(extra, false)
 	if err != nil {
 		fail(err)
 		return
@@ -291,8 +291,8 @@ func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 
 // infer runs the graph over rows of features, padded to the longest with id 0 and value 0. It
 // returns each row's probabilities in Labels order and each row's per-feature contributions
-// (graph column order, one [3]float32 per feature of the row).
-func (c *classifier) infer(rows [][]Feature) ([][3]float32, [][][3]float32, error) {
+// (graph column order, one [3]float32 per feature of the row) when wantContribs.
+func (c *classifier) infer(rows [][]Feature, wantContribs bool) ([][3]float32, [][][3]float32, error) {
 	b := len(rows)
 	n := 1
 	for _, r := range rows {
@@ -340,6 +340,9 @@ func (c *classifier) infer(rows [][]Feature) ([][3]float32, [][][3]float32, erro
 	for i := range rows {
 		for k := range 3 {
 			probs[i][k] = pd[i*3+c.labelIdx[k]]
+		}
+		if !wantContribs {
+			continue
 		}
 		cs := make([][3]float32, len(rows[i]))
 		for f := range cs {

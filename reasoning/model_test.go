@@ -274,7 +274,7 @@ func TestFaithfulness(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		probs, _, err := c.infer([][]Feature{feats})
+		probs, _, err := c.infer([][]Feature{feats}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

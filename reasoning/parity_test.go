@@ -91,7 +91,7 @@ func TestParityGraph(t *testing.T) {
 					rows[i] = append(rows[i], Feature{ID: r.IDs[k], Value: r.Values[k]})
 				}
 			}
-			probs, _, err := c.infer(rows)
+			probs, _, err := c.infer(rows, true)
 			if err != nil {
 				t.Fatal(err)
 			}

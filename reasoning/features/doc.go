@@ -12,9 +12,10 @@
 //     class 0; each segment is NFC-normalised on its own and every resulting code point maps back
 //     to its whole original segment.
 //  2. Lower-casing by code point with the Unicode simple lowercase mapping (unicode.ToLower).
-//  3. Word characters: general category L, M or N, or inside the spec's CJK ranges. Runs: maximal
-//     runs of word characters. Tokens: each CJK code point alone, and maximal runs of the other
-//     word characters.
+//  3. Word characters: general category L, M or N, or inside the spec's CJK ranges. Tokens: each
+//     CJK code point alone, maximal runs of the other word characters, and (PunctTokens) each
+//     punctuation or symbol code point (category P or S) alone. Runs: maximal runs of word
+//     characters (CharRuns "word") or of word, punctuation and symbol code points ("word_punct").
 //  4. Word n-grams: n consecutive tokens joined with one space, hashed as "w:"+gram. Char n-grams:
 //     substrings of exactly n code points of " "+run+" ", hashed as "c:"+gram.
 //  5. id = offset + FNV-1a-64(UTF-8 bytes) mod buckets, per kind (word ids first, id 0 is padding).

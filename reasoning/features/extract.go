@@ -116,17 +116,35 @@ func Extract(spec Spec, text string) []Feature {
 	nt := normalize(text)
 	rs := nt.r
 	type rng struct{ a, b int }
+	const (
+		other = iota
+		word
+		punct
+	)
+	cls := make([]uint8, len(rs))
+	for i, r := range rs {
+		switch {
+		case spec.isWord(r):
+			cls[i] = word
+		case unicode.IsPunct(r) || unicode.IsSymbol(r):
+			cls[i] = punct
+		}
+	}
 	var runs, tokens []rng
 	for i := 0; i < len(rs); {
-		if !spec.isWord(rs[i]) {
+		if cls[i] == punct && spec.PunctTokens {
+			tokens = append(tokens, rng{i, i + 1})
+			i++
+			continue
+		}
+		if cls[i] != word {
 			i++
 			continue
 		}
 		j := i
-		for j < len(rs) && spec.isWord(rs[j]) {
+		for j < len(rs) && cls[j] == word {
 			j++
 		}
-		runs = append(runs, rng{i, j})
 		for k := i; k < j; {
 			if spec.isCJK(rs[k]) {
 				tokens = append(tokens, rng{k, k + 1})
@@ -140,6 +158,19 @@ func Extract(spec Spec, text string) []Feature {
 			tokens = append(tokens, rng{k, l})
 			k = l
 		}
+		i = j
+	}
+	inRun := func(c uint8) bool { return c == word || (c == punct && spec.CharRuns == "word_punct") }
+	for i := 0; i < len(rs); {
+		if !inRun(cls[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && inRun(cls[j]) {
+			j++
+		}
+		runs = append(runs, rng{i, j})
 		i = j
 	}
 	occ := make([]occurrence, 0, 2*len(tokens)+4*len(rs))

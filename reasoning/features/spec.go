@@ -39,6 +39,12 @@ type Spec struct {
 	NumIDs int64 `json:"num_ids"`
 	// PaddingID is the id that pads a batch row; no feature has it.
 	PaddingID int64 `json:"padding_id"`
+	// PunctTokens makes every punctuation or symbol code point (general category P or S) a token
+	// of its own, so word n-grams see "!" and "?".
+	PunctTokens bool `json:"punct_tokens"`
+	// CharRuns says which code points form the runs character n-grams are taken over: "word"
+	// (word characters; the default when empty) or "word_punct" (word, punctuation and symbol).
+	CharRuns string `json:"char_runs"`
 	// Value must be "count".
 	Value string `json:"value"`
 }
@@ -84,6 +90,8 @@ func (s Spec) Validate() error {
 		return bad("hash", s.Hash, `"fnv1a64"`)
 	case s.Value != "count":
 		return bad("value", s.Value, `"count"`)
+	case s.CharRuns != "" && s.CharRuns != "word" && s.CharRuns != "word_punct":
+		return bad("char_runs", s.CharRuns, `"word" or "word_punct"`)
 	case s.WordNgrams[0] < 1 || s.WordNgrams[1] < s.WordNgrams[0]:
 		return bad("word_ngrams", s.WordNgrams, "1 <= lo <= hi")
 	case s.CharNgrams[0] < 1 || s.CharNgrams[1] < s.CharNgrams[0]:

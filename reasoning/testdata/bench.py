@@ -6,7 +6,8 @@ Texts: the parity records (reasoning/testdata/parity/*.jsonl, 1000 dev utterance
 languages), cycled. Two measures, each at every batch size given:
   graph          ids/values already extracted; only the ONNX Runtime call (the graph itself)
   features+graph models/reasoning/features.py extraction, padding and the ONNX Runtime call
-Printed as JSON lines: {"what", "batch", "threads", "texts", "seconds", "texts_per_s"}.
+Printed as JSON lines: {"what", "batch", "threads", "texts", "seconds", "texts_per_s",
+"cpu_us_per_text"} (process CPU time, all threads: robust when the machine is shared).
 
     python3 reasoning/testdata/bench.py --model-dir models/reasoning --threads 1 --batch 1 --batch 32
 """
@@ -74,7 +75,7 @@ def main():
             chunks = [c for c in chunks if len(c) == b] or chunks
             padded = [pad([feats[i] for i in c]) for c in chunks] if what == "graph" else None
             run(*pad([feats[i] for i in chunks[0]]))  # warm up
-            n, k, start = 0, 0, time.perf_counter()
+            n, k, start, cpu0 = 0, 0, time.perf_counter(), time.process_time()
             while True:
                 c = chunks[k % len(chunks)]
                 if what == "graph":
@@ -86,8 +87,10 @@ def main():
                 el = time.perf_counter() - start
                 if el >= args.seconds and k >= len(chunks):
                     break
+            cpu = time.process_time() - cpu0
             print(json.dumps({"what": what, "batch": b, "threads": args.threads, "texts": n,
-                              "seconds": round(el, 3), "texts_per_s": round(n / el, 1)}), flush=True)
+                              "seconds": round(el, 3), "texts_per_s": round(n / el, 1),
+                              "cpu_us_per_text": round(cpu * 1e6 / n, 1)}), flush=True)
 
 
 if __name__ == "__main__":
