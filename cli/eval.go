@@ -25,8 +25,9 @@ var evalCmd = &cobra.Command{
 	Short: "Evaluate the reasoning model on labelled records",
 	Long: "Run the reasoning model on JSON Lines records carrying \"text\", a gold \"label\" (negative, neutral or\n" +
 		"positive), optionally \"lang\" (detected when absent), \"id\" and a gold \"rationale\", and print per language\n" +
-		"(and for all together) accuracy, macro-F1, per-label F1 and the confusion matrix, and, for records with\n" +
-		"a gold rationale, the rationale's exact match and ROUGE-L (words; characters for Chinese). Records that\n" +
+		"(and for all together) accuracy, macro-F1, per-label F1 and the confusion matrix, for records with a\n" +
+		"gold rationale the rationale's exact match and ROUGE-L (words; characters for Chinese), and the mean\n" +
+		"comprehensiveness and sufficiency of the evidence. Records that\n" +
 		"cannot be run or carry no valid label are counted and reported, not scored.",
 	Example: "  sentio eval --data dev.jsonl\n  sentio eval --data dev.jsonl --json > scores.json",
 	Args:    cobra.NoArgs,
@@ -53,7 +54,7 @@ var evalCmd = &cobra.Command{
 			case !slices.Contains(reasoning.Labels, lr.rec.Label):
 				skipped = append(skipped, fmt.Sprintf("line %d: label %q is not negative, neutral or positive", lr.line, lr.rec.Label))
 			default:
-				ev.Add(r.Lang, lr.rec.Label, r.Label, lr.rec.Rationale, r.Rationale)
+				ev.AddResult(lr.rec.Label, lr.rec.Rationale, r)
 			}
 			return nil
 		})
@@ -125,15 +126,20 @@ func (r evalReport) print(w io.Writer) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "lang\tn\taccuracy\tmacro-F1\tF1 neg\tF1 neu\tF1 pos\trationale n\texact\tROUGE-L\t")
+	fmt.Fprintln(tw, "lang\tn\taccuracy\tmacro-F1\tF1 neg\tF1 neu\tF1 pos\trationale n\texact\tROUGE-L\tcompr.\tsuff.\t")
 	for _, l := range r.langOrder() {
 		s := r.Languages[l]
 		fmt.Fprintf(tw, "%s\t%d\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t", l, s.N, s.Accuracy, s.MacroF1,
 			s.F1[reasoning.Negative], s.F1[reasoning.Neutral], s.F1[reasoning.Positive])
 		if s.Rationale != nil {
-			fmt.Fprintf(tw, "%d\t%.4f\t%.4f\t\n", s.Rationale.N, s.Rationale.ExactMatch, s.Rationale.RougeL)
+			fmt.Fprintf(tw, "%d\t%.4f\t%.4f\t", s.Rationale.N, s.Rationale.ExactMatch, s.Rationale.RougeL)
 		} else {
-			fmt.Fprint(tw, "0\t-\t-\t\n")
+			fmt.Fprint(tw, "0\t-\t-\t")
+		}
+		if s.Faithfulness != nil {
+			fmt.Fprintf(tw, "%.4f\t%.4f\t\n", s.Faithfulness.Comprehensiveness, s.Faithfulness.Sufficiency)
+		} else {
+			fmt.Fprint(tw, "-\t-\t\n")
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -81,17 +81,14 @@ func TestDevMetricsMatchManifest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var comp, suff float64
 		for i, r := range results {
 			if errs[i] != nil {
 				t.Fatalf("%s: %v", lang, errs[i])
 			}
-			ev.Add(lang, gold[i], r.Label, goldRat[i], r.Rationale)
-			comp += r.Comprehensiveness
-			suff += r.Sufficiency
+			ev.AddResult(gold[i], goldRat[i], r)
 		}
-		n := float64(len(results))
 		got := ev.Scores()[lang]
+		comp, suff := got.Faithfulness.Comprehensiveness, got.Faithfulness.Sufficiency
 		var want LangScores
 		if err := json.Unmarshal(man.Metrics.Dev[lang], &want); err != nil {
 			t.Fatalf("manifest metrics.dev.%s: %v", lang, err)
@@ -107,12 +104,12 @@ func TestDevMetricsMatchManifest(t *testing.T) {
 			}
 		}
 		if wf, ok := man.Metrics.Faithfulness[lang]; ok {
-			if math.Abs(comp/n-wf.Comprehensiveness) > tol || math.Abs(suff/n-wf.Sufficiency) > tol {
+			if math.Abs(comp-wf.Comprehensiveness) > tol || math.Abs(suff-wf.Sufficiency) > tol {
 				t.Errorf("%s faithfulness: Go comprehensiveness %.4f sufficiency %.4f; manifest %.4f %.4f",
-					lang, comp/n, suff/n, wf.Comprehensiveness, wf.Sufficiency)
+					lang, comp, suff, wf.Comprehensiveness, wf.Sufficiency)
 			}
 		}
 		t.Logf("%s: n %d accuracy %.4f macro-F1 %.4f, rationale EM %.4f ROUGE-L %.4f, comprehensiveness %.4f sufficiency %.4f",
-			lang, got.N, got.Accuracy, got.MacroF1, got.Rationale.ExactMatch, got.Rationale.RougeL, comp/n, suff/n)
+			lang, got.N, got.Accuracy, got.MacroF1, got.Rationale.ExactMatch, got.Rationale.RougeL, comp, suff)
 	}
 }

@@ -18,6 +18,8 @@ type langEval struct {
 	rationales int
 	exact      float64
 	rougeL     float64
+	faithN     int
+	comp, suff float64
 }
 
 // NewEvaluation returns an empty Evaluation.
@@ -45,6 +47,21 @@ func (e *Evaluation) Add(lang, gold, predicted, goldRationale, predictedRational
 	}
 }
 
+// AddResult records a Result against the gold label and rationale (empty: none), with its
+// faithfulness scores.
+func (e *Evaluation) AddResult(gold, goldRationale string, r Result) {
+	e.Add(r.Lang, gold, r.Label, goldRationale, r.Rationale)
+	if slices.Index(Labels, gold) < 0 {
+		return
+	}
+	for _, key := range []string{r.Lang, "all"} {
+		le := e.langs[key]
+		le.faithN++
+		le.comp += r.Comprehensiveness
+		le.suff += r.Sufficiency
+	}
+}
+
 // LangScores are the scores of one language (or "all").
 type LangScores struct {
 	// N is the number of records.
@@ -59,6 +76,16 @@ type LangScores struct {
 	Confusion map[string]map[string]int `json:"confusion"`
 	// Rationale scores the rationales against the gold ones, when records carry them.
 	Rationale *RationaleScores `json:"rationale,omitempty"`
+	// Faithfulness is the mean comprehensiveness and sufficiency of the evidence (AddResult only).
+	Faithfulness *Faithfulness `json:"faithfulness,omitempty"`
+}
+
+// Faithfulness holds mean faithfulness scores of the evidence.
+type Faithfulness struct {
+	// Comprehensiveness is the mean drop of the label's probability without the evidence.
+	Comprehensiveness float64 `json:"comprehensiveness"`
+	// Sufficiency is the mean probability of the label from the evidence alone.
+	Sufficiency float64 `json:"sufficiency"`
 }
 
 // RationaleScores compares predicted rationales with gold ones.
@@ -105,6 +132,9 @@ func (e *Evaluation) Scores() map[string]LangScores {
 		if le.rationales > 0 {
 			s.Rationale = &RationaleScores{N: le.rationales, ExactMatch: le.exact / float64(le.rationales),
 				RougeL: le.rougeL / float64(le.rationales)}
+		}
+		if le.faithN > 0 {
+			s.Faithfulness = &Faithfulness{Comprehensiveness: le.comp / float64(le.faithN), Sufficiency: le.suff / float64(le.faithN)}
 		}
 		out[lang] = s
 	}
