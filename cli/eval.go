@@ -27,8 +27,8 @@ var evalCmd = &cobra.Command{
 		"positive), optionally \"lang\" (detected when absent), \"id\" and a gold \"rationale\", and print per language\n" +
 		"(and for all together) accuracy, macro-F1, per-label F1 and the confusion matrix, for records with a\n" +
 		"gold rationale the rationale's exact match and ROUGE-L (words; characters for Chinese), and the mean\n" +
-		"comprehensiveness and sufficiency of the evidence. Records that\n" +
-		"cannot be run or carry no valid label are counted and reported, not scored.",
+		"comprehensiveness and sufficiency of the evidence. Records that cannot be run or carry no valid label\n" +
+		"are counted and reported, not scored.",
 	Example: "  sentio eval --data dev.jsonl\n  sentio eval --data dev.jsonl --json > scores.json",
 	Args:    cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
