@@ -99,7 +99,7 @@ func TestEndToEndRealModels(t *testing.T) {
 	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
 
 	clip := concat(speak(t, "en", corpusSentence(t, "en", 0)), speak(t, "fr", corpusSentence(t, "fr", 0)))
-	r.clip("e2e-clip", wav(clip, 16000), map[string]string{wire.HeaderRole: "patient"})
+	r.clip("e2e-clip", wav(clip, 16000), map[string]string{wire.HeaderRole: "patient", wire.HeaderEnd: "true"})
 	live := concat(speak(t, "de", corpusSentence(t, "de", 0)), speak(t, "vi", corpusSentence(t, "vi", 0)))
 	r.sendChunks(chunks("e2e-stream", live, 200))
 
