@@ -16,8 +16,9 @@ type job[In, Out any] struct {
 }
 
 // batcher gathers concurrent requests into batches of at most maxBatch, waiting at most maxWait
-// after the first request of a batch for others to join, and hands each batch to run, one batch
-// at a time. run sets out or err of every job it is given.
+// after the first request of a batch for others to join (with maxWait 0 it takes only those
+// already queued), and hands each batch to run, one batch at a time. run sets out or err of every
+// job it is given.
 type batcher[In, Out any] struct {
 	queue    chan *job[In, Out]
 	maxBatch int
@@ -84,9 +85,23 @@ func (b *batcher[In, Out]) loop() {
 			return
 		}
 		batch := []*job[In, Out]{first}
-		timer.Reset(b.maxWait)
+		if b.maxWait > 0 {
+			timer.Reset(b.maxWait)
+		}
 	collect:
 		for len(batch) < b.maxBatch {
+			if b.maxWait <= 0 { // take only what is already waiting
+				select {
+				case j, ok := <-b.queue:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, j)
+					continue
+				default:
+					break collect
+				}
+			}
 			select {
 			case j, ok := <-b.queue:
 				if !ok {
@@ -97,7 +112,7 @@ func (b *batcher[In, Out]) loop() {
 				break collect
 			}
 		}
-		if !timer.Stop() {
+		if b.maxWait > 0 && !timer.Stop() {
 			select {
 			case <-timer.C:
 			default:

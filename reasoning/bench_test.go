@@ -65,7 +65,7 @@ func BenchmarkGraph(b *testing.B) {
 			k, cpu0 := 0, cpuTime()
 			for b.Loop() {
 				start := (k * bs) % (len(rows) - bs + 1)
-				if _, _, err := c.infer(rows[start : start+bs], true); err != nil {
+				if _, _, err := c.infer(rows[start:start+bs], true); err != nil {
 					b.Fatal(err)
 				}
 				k++

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/sentio-health/sentio/config"
 )
@@ -133,11 +132,9 @@ type Options struct {
 	Detector Detector
 }
 
-// Defaults applied by Open to zero configuration values.
-const (
-	DefaultMaxBatch = 32
-	DefaultMaxWait  = 2 * time.Millisecond
-)
+// DefaultMaxBatch is the micro-batch size Open uses when the configuration's is not positive.
+// (A zero max_wait is meaningful: batch only the requests already waiting.)
+const DefaultMaxBatch = 32
 
 // opener builds the runtime of one kind of model.
 type opener func(m *Manifest, o Options) (Model, error)
@@ -157,7 +154,7 @@ func Kinds() []string {
 
 func kindList() string { return strings.Join(Kinds(), ", ") }
 
-// Open loads the model in o.Config.ModelDir (or dir when not empty) and returns its runtime,
+// Open loads the model in dir (o.Config.ModelDir when dir is empty) and returns its runtime,
 // chosen by the manifest's kind. An unknown kind is refused with an error naming it, the manifest
 // and the supported kinds.
 func Open(dir string, o Options) (Model, error) {
@@ -173,8 +170,8 @@ func Open(dir string, o Options) (Model, error) {
 	if o.Config.MaxBatch <= 0 {
 		o.Config.MaxBatch = DefaultMaxBatch
 	}
-	if o.Config.MaxWait <= 0 {
-		o.Config.MaxWait = DefaultMaxWait
+	if o.Config.MaxWait < 0 {
+		o.Config.MaxWait = 0
 	}
 	m, err := ReadManifest(dir)
 	if err != nil {

@@ -333,3 +333,22 @@ func TestSameLibrary(t *testing.T) {
 		t.Error("another library taken for the loaded one")
 	}
 }
+
+// TestNoWaitStillBatches: with max_wait 0 a batch takes only the requests already queued, and
+// PredictBatch's inputs are all queued at once.
+func TestNoWaitStillBatches(t *testing.T) {
+	m := openTiny(t, func(o *Options) { o.Config.MaxWait = 0; o.Config.MaxBatch = 8 })
+	rs, errs, err := m.PredictBatch(context.Background(), samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range samples {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		checkResult(t, samples[i], rs[i])
+	}
+	if st := m.(*classifier).stats(); st.maxBatch < 2 || st.texts != int64(len(samples)) {
+		t.Fatalf("stats %+v", st)
+	}
+}
