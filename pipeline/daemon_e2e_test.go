@@ -1,0 +1,118 @@
+//go:build whisper
+
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sentio-health/sentio/internal/testenv"
+)
+
+// startDaemon runs `sentio run` on an external NATS server, its log in dir.
+func startDaemon(t *testing.T, url, logPath string) *exec.Cmd {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testenv.Binary(t), "run", "--nats-url", url, "--http-listen", "", "--log-format", "json",
+		"--set", "asr.vad_model="+testenv.Shared(t, "data/vad/silero-v6.2.0-ggml.bin"),
+		"--set", "nats.ack_wait=20s", "--set", "shutdown_timeout=5s")
+	cmd.Dir = testenv.RepoRoot(t)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
+	return cmd
+}
+
+// The real daemon (`sentio run`, real models) is killed with SIGKILL while espeak-ng calls stream
+// in, and restarted: every utterance has exactly one result and the DLQ stays empty.
+func TestDaemonCrashRealModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end with the real models")
+	}
+	srv := testenv.RunJetStream(t)
+	url := srv.ClientURL()
+	logPath := filepath.Join(t.TempDir(), "daemon.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("daemon log:\n%s", b)
+		}
+	})
+	first := startDaemon(t, url, logPath)
+	nc, js := connect(t, url)
+	cfg := testConfig()
+	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := js.Stream(context.Background(), cfg.NATS.AudioStream); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not create its streams within 2 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	langs := [][2]string{{"en", "fr"}, {"de", "vi"}, {"zh", "en"}}
+	var streams [][]chunkMsg
+	for i, l := range langs {
+		pcm := concat(speak(t, l[0], corpusSentence(t, l[0], 1)), speak(t, l[1], corpusSentence(t, l[1], 2)))
+		streams = append(streams, chunks(fmt.Sprintf("crash-real-%d", i), pcm, 200))
+	}
+	killed := false
+	for k := 0; ; k++ {
+		sent := false
+		for _, s := range streams {
+			if k < len(s) {
+				r.sendChunks(s[k : k+1])
+				sent = true
+			}
+		}
+		if !sent {
+			break
+		}
+		if !killed && k >= len(streams[0])/2 {
+			if n := len(collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", 1, 5*time.Minute)); n == 0 {
+				t.Fatal("no result from the daemon within 5 minutes")
+			}
+			if err := first.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = first.Wait()
+			killed = true
+			startDaemon(t, url, logPath)
+		}
+	}
+	want := 2 * len(streams)
+	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 20*time.Minute))
+	time.Sleep(3 * time.Second)
+	res = results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
+	per := map[string]int{}
+	ids := map[string]bool{}
+	for _, x := range res {
+		per[x.CallID]++
+		if ids[x.UtteranceID] {
+			t.Errorf("duplicate result %s", x.UtteranceID)
+		}
+		ids[x.UtteranceID] = true
+	}
+	for i := range streams {
+		if id := fmt.Sprintf("crash-real-%d", i); per[id] != 2 {
+			t.Errorf("call %s: %d results; want 2", id, per[id])
+		}
+	}
+	if dlq := collect(t, js, cfg.NATS.DLQStream, "sentio.dlq.>", 0, 200*time.Millisecond); len(dlq) != 0 {
+		for _, m := range dlq {
+			t.Errorf("unexpected DLQ entry: %v", m.Headers())
+		}
+	}
+}
