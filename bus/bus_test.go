@@ -1,0 +1,137 @@
+package bus
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/internal/testenv"
+	"github.com/sentio-health/sentio/wire"
+)
+
+func jsOn(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	srv := testenv.RunJetStream(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	return js
+}
+
+// Setup is idempotent and applies the configured limits; calls land in their partition.
+func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
+	js := jsOn(t)
+	c := config.Defaults().NATS
+	c.MaxAge = time.Hour
+	c.MaxBytes = 1 << 30
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		cons, err := Setup(ctx, js, c)
+		if err != nil {
+			t.Fatalf("setup #%d: %v", i+1, err)
+		}
+		if len(cons) != Partitions {
+			t.Fatalf("%d consumers; want %d", len(cons), Partitions)
+		}
+	}
+	for _, name := range []string{c.AudioStream, c.ResultStream, c.DLQStream} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := s.CachedInfo().Config
+		if cfg.MaxAge != time.Hour || cfg.MaxBytes != 1<<30 || cfg.Replicas != 1 || cfg.Storage != jetstream.FileStorage {
+			t.Fatalf("stream %s: %+v", name, cfg)
+		}
+	}
+	rs, _ := js.Stream(ctx, c.ResultStream)
+	if d := rs.CachedInfo().Config.Duplicates; d < 30*time.Minute {
+		t.Fatalf("results duplicate window %v is shorter than a crash and its redeliveries", d)
+	}
+	cons, _ := js.Consumer(ctx, c.AudioStream, ConsumerName(c, 0))
+	cc := cons.CachedInfo().Config
+	if cc.MaxDeliver != c.MaxDeliver+1 || cc.AckPolicy != jetstream.AckExplicitPolicy || cc.PriorityPolicy != jetstream.PriorityPolicyPinned {
+		t.Fatalf("consumer config %+v", cc)
+	}
+	// A call's messages all land in one partition.
+	for i := 0; i < 3; i++ {
+		if _, err := js.Publish(ctx, "sentio.audio.call-7", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for p := 0; p < Partitions; p++ {
+		cons, _ := js.Consumer(ctx, c.AudioStream, ConsumerName(c, p))
+		info, _ := cons.Info(ctx)
+		if info.NumPending != 0 && info.NumPending != 3 {
+			t.Fatalf("partition %d holds %d of the call's 3 messages", p, info.NumPending)
+		}
+		total += int(info.NumPending)
+	}
+	if total != 3 {
+		t.Fatalf("%d messages over the partitions; want 3", total)
+	}
+}
+
+func TestOwnerSpreadsPartitions(t *testing.T) {
+	members := []string{"a1b2c3d4e5f6g7h8i9j0k1", "a1b2c3d4e5f6g7h8i9j0k2", "a1b2c3d4e5f6g7h8i9j0k3"}
+	count := map[string]int{}
+	for p := 0; p < 64; p++ {
+		count[owner(members, p)]++
+	}
+	for _, m := range members {
+		if count[m] < 10 {
+			t.Fatalf("member %s owns %d of 64 partitions: %v", m, count[m], count)
+		}
+	}
+	// Removing a member moves only its partitions.
+	for p := 0; p < 64; p++ {
+		if o := owner(members, p); o != members[2] && owner(members[:2], p) != o {
+			t.Fatalf("partition %d moved from %s though its owner stayed", p, o)
+		}
+	}
+}
+
+func TestDLQMsgKeepsHeadersAndSubject(t *testing.T) {
+	js := jsOn(t)
+	c := config.Defaults().NATS
+	ctx := context.Background()
+	cons, err := Setup(ctx, js, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := nats.NewMsg("sentio.audio.c9")
+	m.Header.Set("X-Custom", "kept")
+	m.Header.Set(nats.MsgIdHdr, "input-1")
+	m.Data = []byte("payload")
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	var got jetstream.Msg
+	for _, cn := range cons {
+		b, err := cn.Fetch(1, jetstream.FetchMaxWait(200*time.Millisecond), jetstream.FetchPriorityGroup(PriorityGroup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for msg := range b.Messages() {
+			got = msg
+		}
+	}
+	if got == nil {
+		t.Fatal("message not delivered")
+	}
+	meta, _ := got.Metadata()
+	d := DLQMsg(NamesOf(c), got, meta, wire.ReasonNotAudio, "not audio", "segment")
+	h := d.Header
+	if d.Subject != "sentio.dlq.c9" || h.Get("X-Custom") != "kept" || h.Get(wire.HeaderSubject) != "sentio.audio.c9" ||
+		h.Get(wire.HeaderReasonCode) != wire.ReasonNotAudio || h.Get(nats.MsgIdHdr) == "input-1" || string(d.Data) != "payload" {
+		t.Fatalf("DLQ message %s %v %q", d.Subject, h, d.Data)
+	}
+}
