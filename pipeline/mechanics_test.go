@@ -210,3 +210,25 @@ func TestDrainFinishesInFlightWork(t *testing.T) {
 	}
 	r.settled(3 * time.Second)
 }
+
+// A clip larger than the maximum payload travels through the object store.
+func TestLargeClipThroughTheObjectStore(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	big := wav(tone(40, [2]float64{1, 3}, [2]float64{30, 33}), 16000)
+	if int64(len(big)) <= r.nc.MaxPayload() {
+		t.Fatalf("test clip of %d bytes fits in one message (max %d)", len(big), r.nc.MaxPayload())
+	}
+	os, err := bus.ObjectStore(context.Background(), r.js, r.cfg.NATS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.PutBytes(context.Background(), "big-clip", big); err != nil {
+		t.Fatal(err)
+	}
+	r.clip("big", nil, map[string]string{wire.HeaderObject: bus.ObjectBucket + "/big-clip"})
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.big", 2, 20*time.Second))
+	if len(res) != 2 || res[0].StartMS > 1000 || res[1].StartMS < 29000 {
+		t.Fatalf("%d results: %v", len(res), starts(res))
+	}
+	r.settled(5 * time.Second)
+}

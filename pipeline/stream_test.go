@@ -129,3 +129,40 @@ func TestStreamGapGivesOneDLQEntry(t *testing.T) {
 		t.Fatalf("late chunk: %d DLQ entries, last %v", len(dlq), dlq[len(dlq)-1].Headers())
 	}
 }
+
+// Two interleaved channels with their roles: each channel is segmented on its own.
+func TestStreamTwoChannelsWithRoles(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	agent := tone(6, [2]float64{0.5, 1.5})
+	customer := tone(6, [2]float64{3.0, 4.2})
+	n := segment.SampleRate / 5
+	var cs []chunkMsg
+	for i := 0; i*n < len(agent); i++ {
+		end := min((i+1)*n, len(agent))
+		inter := make([]float32, 0, 2*(end-i*n))
+		for j := i * n; j < end; j++ {
+			inter = append(inter, agent[j], customer[j])
+		}
+		c := wire.Chunk{CallID: "stereo", Seq: uint64(i), Codec: wire.CodecS16LE, Rate: 16000, Channels: 2,
+			Roles: []string{"agent", "customer"}, End: end == len(agent), Offset: int64(i * n)}
+		cs = append(cs, chunkMsg{c, s16(inter)})
+	}
+	r.sendChunks(cs)
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.stereo", 2, 10*time.Second))
+	if len(res) != 2 {
+		t.Fatalf("%d results; want one per channel", len(res))
+	}
+	for _, x := range res {
+		switch {
+		case x.Channel == 0 && x.Role == "agent" && x.StartMS < 600:
+		case x.Channel == 1 && x.Role == "customer" && x.StartMS > 2500 && x.StartMS < 3100:
+		default:
+			t.Fatalf("result on the wrong channel or time: %+v", x)
+		}
+	}
+	s := summaryOf(t, r, "stereo")
+	if len(s.MeanScores) != 2 {
+		t.Fatalf("summary mean scores per role: %v", s.MeanScores)
+	}
+	r.settled(5 * time.Second)
+}
