@@ -3,6 +3,7 @@ package reasoning
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,15 +16,17 @@ type job[In, Out any] struct {
 	done chan struct{}
 }
 
-// batcher gathers concurrent requests into batches of at most maxBatch, waiting at most maxWait
-// after the first request of a batch for others to join (with maxWait 0 it takes only those
-// already queued), and hands each batch to run, one batch at a time. run sets out or err of every
-// job it is given.
+// batcher gathers concurrent requests into batches of at most maxBatch and hands each batch to
+// run, one batch at a time; run sets out or err of every job it is given. After the first request
+// of a batch it takes those already queued, and waits (at most maxWait after the first) for more
+// only while other callers have announced requests they are still preparing (expect): a lone
+// caller is never delayed.
 type batcher[In, Out any] struct {
 	queue    chan *job[In, Out]
 	maxBatch int
 	maxWait  time.Duration
 	run      func([]*job[In, Out])
+	arriving atomic.Int64 // requests announced by callers and not yet queued
 
 	mu      sync.RWMutex // held for reading while enqueuing, for writing to close the queue
 	closed  bool
@@ -42,6 +45,10 @@ func newBatcher[In, Out any](maxBatch int, maxWait time.Duration, run func([]*jo
 	return b
 }
 
+// expect announces n requests a caller is preparing (negative: withdraws them); do counts each
+// request it queues against the announcement.
+func (b *batcher[In, Out]) expect(n int) { b.arriving.Add(int64(n)) }
+
 // do runs ins through the batches and returns their outputs and per-input errors; err is set
 // when the batcher is closed or ctx ends before all are done.
 func (b *batcher[In, Out]) do(ctx context.Context, ins []In) ([]Out, []error, error) {
@@ -49,6 +56,7 @@ func (b *batcher[In, Out]) do(ctx context.Context, ins []In) ([]Out, []error, er
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
+		b.expect(-len(ins))
 		return nil, nil, ErrClosed
 	}
 	for i, in := range ins {
@@ -56,8 +64,10 @@ func (b *batcher[In, Out]) do(ctx context.Context, ins []In) ([]Out, []error, er
 		jobs[i] = j
 		select {
 		case b.queue <- j:
+			b.arriving.Add(-1)
 		case <-ctx.Done():
 			b.mu.RUnlock()
+			b.expect(-(len(ins) - i))
 			return nil, nil, ctx.Err()
 		}
 	}
@@ -85,22 +95,24 @@ func (b *batcher[In, Out]) loop() {
 			return
 		}
 		batch := []*job[In, Out]{first}
-		if b.maxWait > 0 {
-			timer.Reset(b.maxWait)
-		}
+		timerOn := false
 	collect:
 		for len(batch) < b.maxBatch {
-			if b.maxWait <= 0 { // take only what is already waiting
-				select {
-				case j, ok := <-b.queue:
-					if !ok {
-						break collect
-					}
-					batch = append(batch, j)
-					continue
-				default:
+			select { // what is already queued
+			case j, ok := <-b.queue:
+				if !ok {
 					break collect
 				}
+				batch = append(batch, j)
+				continue
+			default:
+			}
+			if b.maxWait <= 0 || b.arriving.Load() <= 0 {
+				break // nobody else is coming
+			}
+			if !timerOn {
+				timer.Reset(b.maxWait)
+				timerOn = true
 			}
 			select {
 			case j, ok := <-b.queue:
@@ -109,14 +121,12 @@ func (b *batcher[In, Out]) loop() {
 				}
 				batch = append(batch, j)
 			case <-timer.C:
+				timerOn = false
 				break collect
 			}
 		}
-		if b.maxWait > 0 && !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		if timerOn {
+			timer.Stop() // Go 1.23+ timers: no stale value is received after Stop
 		}
 		live := batch[:0:0]
 		for _, j := range batch {

@@ -171,6 +171,7 @@ func (c *classifier) PredictBatch(ctx context.Context, inputs []Input) ([]Result
 	results := make([]Result, len(inputs))
 	errs := make([]error, len(inputs))
 	all := make([]prepared, len(inputs))
+	c.batch.expect(len(inputs)) // a batch being formed waits for these while they are prepared
 	parallel(len(inputs), func(i int) { all[i], errs[i] = c.prepare(inputs[i]) })
 	preps := make([]prepared, 0, len(inputs))
 	where := make([]int, 0, len(inputs))
@@ -180,6 +181,7 @@ func (c *classifier) PredictBatch(ctx context.Context, inputs []Input) ([]Result
 			where = append(where, i)
 		}
 	}
+	c.batch.expect(len(preps) - len(inputs))
 	if len(preps) == 0 {
 		return results, errs, nil
 	}

@@ -352,3 +352,16 @@ func TestNoWaitStillBatches(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestLoneCallerNotDelayed: with a long max_wait, a caller alone is served without waiting for a
+// batch to fill (it would take an hour otherwise).
+func TestLoneCallerNotDelayed(t *testing.T) {
+	m := openTiny(t, func(o *Options) { o.Config.MaxWait = time.Hour })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, in := range samples {
+		if _, err := m.Predict(ctx, in); err != nil {
+			t.Fatalf("a lone caller waited for a batch: %v", err)
+		}
+	}
+}
