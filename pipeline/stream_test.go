@@ -166,3 +166,21 @@ func TestStreamTwoChannelsWithRoles(t *testing.T) {
 	}
 	r.settled(5 * time.Second)
 }
+
+// A stream that goes quiet without its end marker is flushed after the idle timeout: its last
+// utterance is published and every chunk acked.
+func TestStreamIdleFlush(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	cs := chunks("quiet", tone(3, [2]float64{0.5, 2.9}), 200)
+	cs[len(cs)-1].c.End = false
+	r.sendChunks(cs)
+	time.Sleep(r.cfg.Pipeline.IdleFlush / 2)
+	if got := collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.quiet", 0, 10*time.Millisecond); len(got) != 0 {
+		t.Fatalf("speech still going at the last chunk was cut before the idle timeout")
+	}
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.quiet", 1, 10*time.Second))
+	if len(res) != 1 {
+		t.Fatalf("%d results after the idle flush; want 1", len(res))
+	}
+	r.settled(5 * time.Second)
+}
