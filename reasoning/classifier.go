@@ -205,7 +205,7 @@ func (c *classifier) prepare(in Input) (prepared, error) {
 	if strings.TrimSpace(in.Text) == "" {
 		return prepared{}, errors.New("reasoning: empty text")
 	}
-	p := prepared{text: in.Text, lang: in.Lang}
+	p := prepared{text: in.Text, lang: normalizeLang(in.Lang)}
 	if p.lang == "" {
 		d := c.opts.Detector
 		if d == nil {
@@ -375,6 +375,16 @@ func (c *classifier) finish(p prepared, s scored) (Result, error) {
 	r.Rationale, r.RationaleSource = rat.Text, rat.Source
 	r.RationaleNeighbour, r.RationaleSimilarity = rat.NeighbourID, rat.Similarity
 	return r, nil
+}
+
+// normalizeLang turns a language tag into the ISO 639-1 code the model uses: lower case, without
+// a region or script ("en-US", "zh_Hans" -> "en", "zh").
+func normalizeLang(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	return tag
 }
 
 // parallel calls fn(0..n-1) on up to GOMAXPROCS goroutines and waits for them.

@@ -25,7 +25,8 @@ var Labels = []string{Negative, Neutral, Positive}
 type Input struct {
 	// Text is the utterance (a transcript).
 	Text string
-	// Lang is its ISO 639-1 language when known; empty lets the model detect it.
+	// Lang is its ISO 639-1 language when known ("en"; a tag such as "en-US" is reduced to it);
+	// empty lets the model detect it.
 	Lang string
 }
 

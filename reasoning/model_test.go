@@ -182,7 +182,7 @@ func TestPredictFiveLanguages(t *testing.T) {
 func TestBadInputs(t *testing.T) {
 	m := openTiny(t, nil)
 	rs, errs, err := m.PredictBatch(context.Background(), []Input{
-		{Text: "   "}, {Text: "hello there", Lang: "ja"}, samples[3],
+		{Text: "   "}, {Text: "hello there", Lang: "ja"}, samples[3], {Text: samples[3].Text, Lang: " EN-us"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -193,10 +193,11 @@ func TestBadInputs(t *testing.T) {
 	if errs[1] == nil || !strings.Contains(errs[1].Error(), `"ja"`) {
 		t.Errorf("unsupported language: %v", errs[1])
 	}
-	if errs[2] != nil {
-		t.Fatalf("a good input among bad ones failed: %v", errs[2])
+	if errs[2] != nil || errs[3] != nil {
+		t.Fatalf("a good input among bad ones failed: %v, %v", errs[2], errs[3])
 	}
 	checkResult(t, samples[3], rs[2])
+	checkResult(t, samples[3], rs[3])
 }
 
 func TestDetectsLanguage(t *testing.T) {
