@@ -32,8 +32,11 @@ type Input struct {
 
 // Scores holds the probability of each label; they sum to 1.
 type Scores struct {
+	// Negative is the probability of the negative label.
 	Negative float64 `json:"negative"`
-	Neutral  float64 `json:"neutral"`
+	// Neutral is the probability of the neutral label.
+	Neutral float64 `json:"neutral"`
+	// Positive is the probability of the positive label.
 	Positive float64 `json:"positive"`
 }
 
