@@ -147,7 +147,9 @@ func PinnedTTL(c config.NATS) time.Duration { return 3 * pullExpiry(c) }
 // to one of them at a time. Its MaxDeliver is one more than the configured one: the extra
 // delivery is never processed but sent to the DLQ with reason max_deliveries, so an input whose
 // processing crashed the daemon each time is not lost silently. MaxAckPending is the configured
-// one spread over the partitions.
+// one for each partition: stream-mode chunks stay unacked while their utterance is being spoken,
+// so a partition needs room for (its live calls × the chunks of an utterance); clips are bounded by
+// the pipeline's queues long before.
 func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 	n := NamesOf(c)
 	return jetstream.ConsumerConfig{
@@ -157,7 +159,7 @@ func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        ackWait(c),
 		MaxDeliver:     maxDeliver(c) + 1,
-		MaxAckPending:  max(1, maxAckPending(c)/Partitions),
+		MaxAckPending:  maxAckPending(c),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{PriorityGroup},
