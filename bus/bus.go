@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,10 +22,6 @@ type Bus struct {
 	Names Names
 	cfg   config.NATS
 	log   *slog.Logger
-
-	objOnce sync.Once
-	obj     jetstream.ObjectStore
-	objErr  error
 }
 
 // New returns a Bus on js; call Setup (or bus.Setup) before consuming.

@@ -83,9 +83,9 @@ func TestCrashMidStreamExactlyOnce(t *testing.T) {
 		}
 	}
 	want := 2 * calls * 3
-	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 120*time.Second))
+	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 120*time.Second) // wait for them
 	time.Sleep(2 * time.Second)
-	res = results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
+	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	per := map[string]int{}
 	ids := map[string]bool{}
 	for _, x := range res {

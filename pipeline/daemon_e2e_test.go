@@ -93,9 +93,9 @@ func TestDaemonCrashRealModels(t *testing.T) {
 		}
 	}
 	want := 2 * len(streams)
-	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 20*time.Minute))
+	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 20*time.Minute) // wait for them
 	time.Sleep(3 * time.Second)
-	res = results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
+	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	per := map[string]int{}
 	ids := map[string]bool{}
 	for _, x := range res {

@@ -47,9 +47,9 @@ func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
 	}
 	r.sendChunks(cs[half:])
 
-	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, 30*time.Second))
-	time.Sleep(time.Second) // let any duplicate show up
-	res = results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, time.Second))
+	collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, 30*time.Second) // wait for them
+	time.Sleep(time.Second)                                                            // let any duplicate show up
+	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, time.Second))
 	if len(res) != 3 {
 		t.Fatalf("%d results across the NATS restart; want exactly 3 (%v)", len(res), starts(res))
 	}
