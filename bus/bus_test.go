@@ -116,7 +116,10 @@ func TestDLQMsgKeepsHeadersAndSubject(t *testing.T) {
 	}
 	var got jetstream.Msg
 	for _, cn := range cons {
-		b, err := cn.Fetch(1, jetstream.FetchMaxWait(200*time.Millisecond), jetstream.FetchPriorityGroup(PriorityGroup))
+		if info, err := cn.Info(ctx); err != nil || info.NumPending == 0 {
+			continue
+		}
+		b, err := cn.Fetch(1, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchPriorityGroup(PriorityGroup))
 		if err != nil {
 			t.Fatal(err)
 		}
