@@ -57,6 +57,7 @@ static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, co
 	p.audio_ctx = audio_ctx;
 	p.language = lang;
 	p.detect_language = false;
+	p.no_context = true; // each call is its own utterance: no text carried over from the last
 	p.no_timestamps = no_timestamps;
 	p.max_tokens = max_tokens;
 	if (no_fallback) {
@@ -219,19 +220,19 @@ func (e *Engine) newWorker() (*worker, error) {
 		}
 		w.vad = v
 	}
-	if e.cfg.AudioCtx > 0 {
-		// whisper.cpp applies audio_ctx to a state inside whisper_full, after its language
-		// detection; one short run sets it so that detection (sentio_detect) encodes with the
-		// configured context too, as the model was trained.
-		prime := make([]float32, SampleRate*3/2)
-		lang := C.CString("en")
-		rc := C.sentio_full(e.ctx, w.state, (*C.float)(&prime[0]), C.int(len(prime)), C.int(e.cfg.Threads),
-			C.int(e.cfg.AudioCtx), lang, C.bool(true), C.bool(true), 1, w.abort)
-		C.free(unsafe.Pointer(lang))
-		if rc != 0 {
-			w.release()
-			return nil, fmt.Errorf("asr: whisper.cpp failed to run %s with audio_ctx %d (code %d)", e.cfg.Model, e.cfg.AudioCtx, int(rc))
-		}
+	// One short run per worker at start: it sets the state's audio_ctx (whisper.cpp applies
+	// audio_ctx to a state inside whisper_full, after its language detection, so without it
+	// detection would encode the full 30 s context), and it warms whisper.cpp up: measured
+	// here, the first whisper_full of a process otherwise takes seconds longer (9-28 s for jfk.wav
+	// on a loaded 2-core machine, against 0.5 s warm), which would hit the first utterance.
+	prime := make([]float32, SampleRate*3/2)
+	lang := C.CString("en")
+	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&prime[0]), C.int(len(prime)), C.int(e.cfg.Threads),
+		C.int(e.cfg.AudioCtx), lang, C.bool(true), C.bool(true), 1, w.abort)
+	C.free(unsafe.Pointer(lang))
+	if rc != 0 {
+		w.release()
+		return nil, fmt.Errorf("asr: whisper.cpp failed to run %s (audio_ctx %d): whisper_full code %d", e.cfg.Model, e.cfg.AudioCtx, int(rc))
 	}
 	return w, nil
 }

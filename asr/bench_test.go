@@ -1,0 +1,114 @@
+//go:build whisper
+
+package asr
+
+import (
+	"context"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/internal/testenv"
+)
+
+var timingRe = regexp.MustCompile(`whisper_print_timings:\s+(load|total) time =\s+([0-9.]+) ms`)
+
+// cliRun runs whisper-cli once over files (one process: one model load, one cold start) and
+// returns its processing time: whisper.cpp's own total time minus its model load time. -mc 0
+// keeps whisper-cli from carrying one file's text into the next as decoder context, which the Go
+// stage (no_context) never does; for files under 30 s that makes the decoding identical.
+func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
+	args := []string{"-m", cfg.Model, "-l", "auto", "-bs", "1", "-bo", "1", "-t", strconv.Itoa(cfg.Threads), "-nt", "-mc", "0"}
+	if cfg.NoFallback {
+		args = append(args, "-nf")
+	}
+	for _, f := range files {
+		args = append(args, "-f", f)
+	}
+	out, err := exec.Command("whisper-cli", args...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("whisper-cli: %v\n%s", err, out)
+	}
+	var load, total float64
+	for _, m := range timingRe.FindAllStringSubmatch(string(out), -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		if m[1] == "load" {
+			load = v
+		} else {
+			total = v
+		}
+	}
+	if total == 0 {
+		b.Fatalf("no timings in whisper-cli's output:\n%s", out)
+	}
+	return time.Duration((total - load) * float64(time.Millisecond))
+}
+
+// BenchmarkGoVsWhisperCLI measures, in one run, the Go stage's time per second of audio next to
+// whisper-cli's on the same files (espeak-ng sentences in five languages and jfk.wav), model,
+// threads and settings (greedy, language detection, no temperature fallback).
+//
+// whisper.cpp's first whisper_full in a process is much slower than the following ones (the Go
+// engine warms each worker up in Open), and whisper-cli is a fresh process: comparing one cold
+// whisper-cli run with the warm engine would flatter the Go stage. So each iteration runs
+// whisper-cli twice, over the files once and over them three times in one process, and takes the
+// difference: (T3 - T1) / 2 is whisper-cli's steady-state time for the files, without its model
+// load and cold start. The Go engine transcribes the files once per iteration (ns/op).
+// Reported: go-ms/audio-s, cli-ms/audio-s (steady state), cli-cold-ms/audio-s (the single cold
+// run, load excluded) and go/cli, the steady-state ratio (1.00 means equal).
+func BenchmarkGoVsWhisperCLI(b *testing.B) {
+	cfg := testConfig(b)
+	cfg.Languages = Languages() // no restriction, so both detect the same language
+	var files []string
+	for _, c := range speechClips(b) {
+		files = append(files, c.path)
+	}
+	files = append(files, testenv.Shared(b, "data/speech/jfk.wav"))
+	pcms := make([][]float32, len(files))
+	var audioS float64
+	for i, f := range files {
+		pcms[i] = loadWAV(b, f)
+		audioS += float64(len(pcms[i])) / SampleRate
+	}
+	three := append(append(append([]string(nil), files...), files...), files...)
+	e := open(b, cfg, 1)
+	var goT, cliT, cliCold time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		for _, pcm := range pcms {
+			if _, err := e.Transcribe(context.Background(), pcm); err != nil {
+				b.Fatal(err)
+			}
+		}
+		goT += time.Since(start)
+		b.StopTimer()
+		t1 := cliRun(b, cfg, files)
+		t3 := cliRun(b, cfg, three)
+		cliCold += t1
+		cliT += (t3 - t1) / 2
+		b.StartTimer()
+	}
+	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) / audioS }
+	b.ReportMetric(per(goT), "go-ms/audio-s")
+	b.ReportMetric(per(cliT), "cli-ms/audio-s")
+	b.ReportMetric(per(cliCold), "cli-cold-ms/audio-s")
+	b.ReportMetric(per(goT)/per(cliT), "go/cli")
+}
+
+// BenchmarkTranscribe is the Go stage alone on jfk.wav (11 s) with the project model.
+func BenchmarkTranscribe(b *testing.B) {
+	cfg := testConfig(b)
+	pcm := loadWAV(b, testenv.Shared(b, "data/speech/jfk.wav"))
+	e := open(b, cfg, 1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.TranscribeLanguage(context.Background(), pcm, "en"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/(float64(len(pcm))/SampleRate), "ms/audio-s")
+}
