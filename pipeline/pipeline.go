@@ -52,12 +52,18 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	calls := newCallCounter()
 	pc := cfg.Pipeline
 	q := max(1, pc.QueueSize)
+	// An utterance that fails is not published: the call's summary must not wait for it.
+	lost := func(it stages.Item[*Work], _ error) {
+		if !it.V.Summary {
+			calls.add(it.V.CallID, -1)
+		}
+	}
 	p := stages.New[*Work](sm,
 		stages.Spec[*Work]{Stage: newSegmentStage(cfg, parts, dlq, calls, log, m), Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
-		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1},
-		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q},
-		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1},
-		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q},
+		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: lost},
+		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: lost},
+		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: lost},
+		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q, OnError: lost},
 	)
 	tr := stages.NewTracker(policy, log, sm)
 	return &Pipeline{Pipeline: p, Tracker: tr, calls: calls, metrics: m}

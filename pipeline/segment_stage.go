@@ -14,23 +14,42 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sentio-health/sentio/asr/audio"
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/segment"
 	"github.com/sentio-health/sentio/stages"
 	"github.com/sentio-health/sentio/wire"
 )
 
-// ReorderWindow is how many chunks past a missing one are held, waiting for it, before the
-// missing chunk is declared lost.
-const ReorderWindow = 8
+// ReorderWindow is how many chunks past a missing one must have arrived before the missing
+// chunk can be declared lost; it is declared lost once it has also been missing for longer than
+// the ack wait (plus a margin): after an instance dies, its unacked chunks come back only when
+// their ack wait expires, while the chunks after them arrive at once. MaxHeld bounds the chunks
+// held for one call regardless.
+const (
+	ReorderWindow = 8
+	MaxHeld       = 512
+)
 
 // MaxClip is the longest clip decoded; longer clips are rejected as too large.
 const MaxClip = 30 * time.Minute
 
+// GapWait is how long a missing chunk is waited for: the longest a chunk held by an instance that
+// died can take to come back (its membership expiring, the partition's pin expiring, its ack wait
+// expiring), plus a margin.
+func GapWait(cfg *config.Config) time.Duration {
+	ackWait := cfg.NATS.AckWait
+	if ackWait <= 0 {
+		ackWait = 30 * time.Second
+	}
+	return bus.MemberTTL + bus.PinnedTTL(cfg.NATS) + ackWait + 2*time.Second
+}
+
 type segmentStage struct {
-	vad   segment.VAD
-	opts  segment.Options
-	idle  time.Duration
+	vad     segment.VAD
+	opts    segment.Options
+	idle    time.Duration
+	gapWait time.Duration
 	calls *callCounter
 	dlq   Noticer
 	log   *slog.Logger
@@ -55,7 +74,7 @@ func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, calls *callCo
 	if idle <= 0 {
 		idle = 10 * time.Second
 	}
-	return &segmentStage{vad: vad, opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle,
+	return &segmentStage{vad: vad, opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg),
 		calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
 }
 
@@ -76,6 +95,29 @@ type heldChunk struct {
 	chunk wire.Chunk
 	msg   *Message
 	deps  []*stages.Txn
+	since time.Time
+}
+
+// missingFor is how long the chunk the call waits for has been missing: since the earliest
+// held chunk arrived.
+func (st *callState) missingFor(now time.Time) time.Duration {
+	var oldest time.Time
+	for _, h := range st.pending {
+		if oldest.IsZero() || h.since.Before(oldest) {
+			oldest = h.since
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return now.Sub(oldest)
+}
+
+// lost reports whether the chunk the call waits for should be declared lost now.
+func (s *segmentStage) lost(st *callState, now time.Time) bool {
+	n := len(st.pending)
+	return n >= MaxHeld || (n > ReorderWindow && st.missingFor(now) >= s.gapWait) ||
+		(n > 0 && st.missingFor(now) >= s.gapWait+s.idle)
 }
 
 func (s *segmentStage) worker(w int) map[string]*callState {
@@ -259,8 +301,8 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 			return stages.ErrDuplicate
 		}
 		stages.Retain(it.Deps)
-		st.pending[c.Seq] = heldChunk{chunk: c, msg: msg, deps: it.Deps}
-		if len(st.pending) > ReorderWindow {
+		st.pending[c.Seq] = heldChunk{chunk: c, msg: msg, deps: it.Deps, since: time.Now()}
+		if s.lost(st, time.Now()) {
 			s.gap(calls, st, out)
 		}
 		return nil
@@ -278,8 +320,8 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 			return err
 		}
 		s.m.chunkProblem(wire.ReasonLateChunk)
-		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had moved on to chunk %d (more than %d chunks out of order, or a duplicate)",
-			c.Seq, st.expected, ReorderWindow)
+		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had moved on to chunk %d (declared lost, or a duplicate)",
+			c.Seq, st.expected)
 	}
 }
 
@@ -439,12 +481,12 @@ func (s *segmentStage) abandon(st *callState) {
 func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stages.Emitter[*Work]) {
 	calls := s.worker(w)
 	for id, st := range calls {
+		for len(st.pending) > 0 && (s.lost(st, now) || now.Sub(st.lastSeen) >= s.gapWait) {
+			s.gap(calls, st, out)
+		}
 		quiet := now.Sub(st.lastSeen)
 		if quiet < s.idle {
 			continue
-		}
-		if len(st.pending) > 0 {
-			s.gap(calls, st, out)
 		}
 		s.flush(st, out)
 		if quiet > 6*s.idle && len(st.pending) == 0 {

@@ -108,7 +108,7 @@ func TestStreamGapGivesOneDLQEntry(t *testing.T) {
 	lost := cs[10] // inside the silence between the first and second burst
 	cs = append(cs[:10], cs[11:]...)
 	r.sendChunks(cs)
-	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.gappy", 3, 10*time.Second))
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.gappy", 3, GapWait(r.cfg)+20*time.Second))
 	summaryOf(t, r, "gappy")
 	r.settled(5 * time.Second)
 	if len(res) != 3 {

@@ -45,6 +45,9 @@ type Spec[T any] struct {
 	Retries int
 	// TickEvery is the period of Ticker calls (default 1 s).
 	TickEvery time.Duration
+	// OnError, when set, is told about an item the stage failed for good (after its retries):
+	// for bookkeeping outside the Txns, such as counting a call's unfinished utterances.
+	OnError func(it Item[T], err error)
 }
 
 // ErrClosed is returned by Submit after Close.
@@ -240,6 +243,10 @@ func (p *Pipeline[T]) work(stage, w int) {
 
 func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out Emitter[T]) {
 	if allFailed(it.Deps) {
+		// Every input this item serves has failed already: skip the work.
+		if spec.OnError != nil {
+			spec.OnError(it, it.Deps[0].Failed())
+		}
 		Release(it.Deps, nil)
 		return
 	}
@@ -258,6 +265,9 @@ func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out 
 		}
 	}
 	p.metrics.end(name, time.Since(start), err)
+	if err != nil && spec.OnError != nil {
+		spec.OnError(it, err)
+	}
 	if err != nil {
 		var rej *Rejection
 		switch {
