@@ -50,10 +50,10 @@ type segmentStage struct {
 	opts    segment.Options
 	idle    time.Duration
 	gapWait time.Duration
-	calls *callCounter
-	dlq   Noticer
-	log   *slog.Logger
-	m     *metrics
+	calls   *callCounter
+	dlq     Noticer
+	log     *slog.Logger
+	m       *metrics
 
 	mu     sync.Mutex
 	states map[int]map[string]*callState // per worker, per call
