@@ -127,3 +127,32 @@ func abs(x int64) int64 {
 	}
 	return x
 }
+
+// countingVAD counts the samples it is asked to analyse.
+type countingVAD struct {
+	Energy
+	n int
+}
+
+func (c *countingVAD) Segments(pcm []float32) ([]Span, error) {
+	c.n += len(pcm)
+	return c.Energy.Segments(pcm)
+}
+
+// The VAD work per chunk does not grow with the utterance: only the tail is analysed until the cut.
+func TestStreamVADWorkIsBounded(t *testing.T) {
+	pcm := bursts(19, [2]float64{0.2, 18.8})
+	v := &countingVAD{}
+	ch := NewChannel[tok](v, Options{MaxUtterance: 20 * time.Second})
+	chunk := SampleRate / 5
+	for i := 0; i*chunk < len(pcm); i++ {
+		if _, _, err := ch.Push(int64(i*chunk), pcm[i*chunk:min((i+1)*chunk, len(pcm))], tok(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chunks := len(pcm) / chunk
+	perChunk := int(samples(500*time.Millisecond)) + tailContext + chunk
+	if limit := chunks*perChunk + len(pcm); v.n > limit {
+		t.Fatalf("the VAD analysed %d samples for %d samples of audio (limit %d): it re-reads the whole buffer", v.n, len(pcm), limit)
+	}
+}

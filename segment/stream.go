@@ -22,6 +22,7 @@ type Channel[K any] struct {
 	tokens []K
 	ends   []int   // buffer length after each token's chunk
 	poss   []int64 // position each token's chunk declared
+	speech bool    // speech was heard since the last cut
 }
 
 // Tolerance is how far (in 16 kHz samples) a chunk's declared position may be from the end of
@@ -58,25 +59,41 @@ func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K],
 	c.ends = append(c.ends, len(c.buf))
 	c.poss = append(c.poss, pos)
 
-	spans, err := c.vad.Segments(c.buf)
+	// Decide on the tail only (the pause that ends an utterance, some context and the new chunk),
+	// so the cost per chunk does not grow with the utterance; the whole buffer is analysed once,
+	// at the cut. The tail is a function of the buffer, so a replay decides the same.
+	n := int64(len(c.buf))
+	tail := min(n, samples(c.opts.Pause)+tailContext+int64(len(pcm)))
+	spans, err := c.vad.Segments(c.buf[n-tail:])
 	if err != nil {
 		return utts, silent, err
 	}
-	n := int64(len(c.buf))
-	if len(spans) == 0 {
-		// No speech: release every chunk but the last, which stays as the onset of speech
+	if len(spans) > 0 {
+		c.speech = true
+	}
+	if !c.speech {
+		// No speech yet: release every chunk but the last, which stays as the onset of speech
 		// that may begin at its end.
 		silent = append(silent, c.keepLast()...)
 		return utts, silent, nil
 	}
-	last := spans[len(spans)-1]
-	trailing := n - min(n, last.EndMS*SampleRate/1000)
+	trailing := tail
+	if len(spans) > 0 {
+		trailing = tail - min(tail, spans[len(spans)-1].EndMS*SampleRate/1000)
+	}
 	if trailing >= samples(c.opts.Pause) || n >= samples(c.opts.MaxUtterance) {
-		u, s := c.cut(spans)
+		full, err := c.vad.Segments(c.buf)
+		if err != nil {
+			return utts, silent, err
+		}
+		u, s := c.cut(full)
 		return append(utts, u...), append(silent, s...), nil
 	}
 	return utts, silent, nil
 }
+
+// tailContext is the audio before the pause window given to the VAD with each chunk.
+const tailContext = SampleRate * 3 / 10
 
 // Flush cuts whatever is buffered (end of stream, idle timeout).
 func (c *Channel[K]) Flush() ([]Utterance[K], []K, error) {
@@ -140,4 +157,5 @@ func (c *Channel[K]) reset() {
 	c.tokens = nil
 	c.ends = nil
 	c.poss = nil
+	c.speech = false
 }
