@@ -18,7 +18,7 @@ LDFLAGS := -X github.com/sentio-health/sentio/cli.version=$(VERSION) -X github.c
 TESTFLAGS ?=
 SHARED  ?= $(abspath ../shared)
 
-.PHONY: all build run test test-go test-scripts lint bench fuzz toolbox dockerfile model-reasoning model-asr clean help
+.PHONY: all build run test lint bench toolbox docs dockerfile model-reasoning model-asr clean help
 
 all: build
 
@@ -44,6 +44,9 @@ lint: ## go vet and staticcheck
 
 bench: ## benchmarks (see README: Performance)
 	$(TB) env SENTIO_SHARED=$(SHARED) go test -tags '$(GOTAGS)' -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./...
+
+docs: ## regenerate the configuration reference in README.md from config/config.go
+	$(TB) go generate ./config
 
 dockerfile: ## regenerate toolbox/Dockerfile from the package lists
 	toolbox/gen-dockerfile > toolbox/Dockerfile
