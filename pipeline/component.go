@@ -173,7 +173,7 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	}
 	c.ready.Store(true)
 	c.log.Info("pipeline started", "stages", strings.Join(c.p.Names(), " → "), "consumer", c.bus.Names.Consumer, "partitions", c.consumer.Owned(), "member", c.consumer.ID(),
-		"input", c.bus.Names.AudioSubject+".>", "results", c.bus.Names.ResultSubject+".<call_id>", "models", c.parts.Models)
+		"input", c.bus.Names.AudioSubject+".<call_id>", "results", c.bus.Names.ResultSubject+".<call_id>", "models", c.parts.Models)
 	return nil
 }
 
