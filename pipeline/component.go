@@ -226,10 +226,3 @@ func (c *Component) Drain(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// killForTest simulates the death of this instance (tests only): its NATS connection closes
-// without draining, so nothing it holds is acked or naked, and its membership expires.
-func (c *Component) killForTest() {
-	c.ready.Store(false)
-	c.natsClose()
-}

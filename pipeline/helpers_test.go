@@ -314,3 +314,10 @@ func (r *rig) settled(timeout time.Duration) {
 }
 
 var errTransient = errors.New("transient test failure")
+
+// killForTest simulates the death of this instance: its NATS connection closes without draining,
+// so nothing it holds is acked or naked, and its membership expires.
+func (c *Component) killForTest() {
+	c.ready.Store(false)
+	c.natsClose()
+}
