@@ -105,7 +105,7 @@ func TestBadInputGoesToTheDLQOnceEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.PutBytes(context.Background(), "oversized", make([]byte, int(MaxClip.Seconds()+10)*8000)); err != nil {
+	if _, err := os.PutBytes(context.Background(), "oversized", make([]byte, int(MaxClip(r.cfg).Seconds()+10)*8000)); err != nil {
 		t.Fatal(err)
 	}
 	cases[5].data = nil

@@ -31,8 +31,14 @@ const (
 	MaxHeld       = 512
 )
 
-// MaxClip is the longest clip decoded; longer clips are rejected as too large.
-const MaxClip = 30 * time.Minute
+// MaxClip is the longest clip decoded (asr.max_duration, 10 minutes when 0); longer clips are
+// rejected as too large.
+func MaxClip(cfg *config.Config) time.Duration {
+	if cfg.ASR.MaxDuration > 0 {
+		return cfg.ASR.MaxDuration
+	}
+	return audio.DefaultMaxDuration
+}
 
 // GapWait is how long a missing chunk is waited for: the longest a chunk held by an instance that
 // died can take to come back (its membership expiring, the partition's pin expiring, its ack wait
@@ -47,6 +53,7 @@ func GapWait(cfg *config.Config) time.Duration {
 
 type segmentStage struct {
 	vad     segment.VAD
+	maxClip time.Duration
 	opts    segment.Options
 	idle    time.Duration
 	gapWait time.Duration
@@ -74,7 +81,7 @@ func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, calls *callCo
 	if idle <= 0 {
 		idle = 10 * time.Second
 	}
-	return &segmentStage{vad: vad, opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg),
+	return &segmentStage{vad: vad, maxClip: MaxClip(cfg), opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg),
 		calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
 }
 
@@ -214,7 +221,7 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 	if err != nil {
 		return headerReject(err)
 	}
-	opt := audio.Options{Format: format, MaxDuration: MaxClip}
+	opt := audio.Options{Format: format, MaxDuration: s.maxClip}
 	declared := 0
 	if r := msg.Header.Get(wire.HeaderRate); r != "" {
 		if declared, err = strconv.Atoi(strings.TrimSpace(r)); err != nil || declared < audio.MinSampleRate || declared > audio.MaxSampleRate {
