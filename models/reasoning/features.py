@@ -16,10 +16,12 @@ Pipeline, for a text t (a Python str = a sequence of Unicode code points):
    unicode.ToLower; in Python: c.lower() when that is one code point, U+0130 -> U+0069, otherwise
    c unchanged). It never changes the number of code points.
 3. Word characters are the code points whose general category is L*, M* or N*, and those in the
-   spec's CJK ranges (so CJK ideographs newer than a runtime's Unicode tables still count). Runs are the
-   maximal runs of word characters. Tokens: every code point in the CJK ranges of the spec is a
-   token by itself; the other word characters form tokens as maximal runs of non-CJK word
-   characters.
+   spec's CJK ranges (so CJK ideographs newer than a runtime's Unicode tables still count).
+   Tokens, in text order: every code point in the CJK ranges is a token by itself; the other word
+   characters form tokens as maximal runs of non-CJK word characters; with punct_tokens, every
+   punctuation or symbol code point (general category P* or S*) is a token by itself.
+   Runs (for char n-grams): maximal runs of word characters (char_runs "word") or of word,
+   punctuation and symbol code points (char_runs "word_punct").
 4. Word n-grams: for n in word_ngrams [lo, hi], every n consecutive tokens (across punctuation and
    runs), joined with one space U+0020; the hashed string is "w:" + gram.
    Char n-grams: for each run r, p = " " + r + " " (one space of padding on each side); for n in
@@ -57,12 +59,15 @@ SPEC = {
     "word_chars": "general category L*, M* or N*, or in cjk_ranges",
     "cjk_ranges": [[0x3400, 0x4DBF], [0x4E00, 0x9FFF], [0xF900, 0xFAFF], [0x20000, 0x3FFFF]],
     "tokenization": (
-        "tokens: each code point in cjk_ranges alone; maximal runs of other word characters. "
-        "runs: maximal runs of word characters (CJK included)."
+        "tokens in text order: each code point in cjk_ranges alone; maximal runs of other word characters; "
+        "if punct_tokens, each code point of category P* or S* alone. runs (for char n-grams): maximal runs of "
+        "word characters (char_runs word) or of word, P* and S* code points (char_runs word_punct)."
     ),
     "word_ngrams": [1, 2],
     "word_join": " ",
     "word_prefix": "w:",
+    "punct_tokens": True,
+    "char_runs": "word_punct",
     "char_ngrams": [2, 5],
     "char_ngrams_over": "each run padded with one U+0020 on each side (word-bounded); only grams of exactly n code points",
     "char_prefix": "c:",
@@ -140,19 +145,32 @@ def grams(text: str, spec: dict = SPEC):
     code point offsets."""
     chars, starts, ends = normalize(text)
     ranges = spec["cjk_ranges"]
-    # runs and tokens as [i, j) ranges over the normalised code points
-    runs = []
-    tokens = []
+    punct_tokens = spec.get("punct_tokens", False)
+    char_runs = spec.get("char_runs", "word")
     m = len(chars)
+    # class of each code point: "w" word, "p" punctuation or symbol (P*, S*), "o" other
+    cls = []
+    for c in chars:
+        if _is_word(c, ranges):
+            cls.append("w")
+        elif unicodedata.category(c)[0] in "PS":
+            cls.append("p")
+        else:
+            cls.append("o")
+    # tokens as [i, j) ranges over the normalised code points
+    tokens = []
     i = 0
     while i < m:
-        if not _is_word(chars[i], ranges):
+        if cls[i] == "p" and punct_tokens:
+            tokens.append((i, i + 1))
+            i += 1
+            continue
+        if cls[i] != "w":
             i += 1
             continue
         j = i
-        while j < m and _is_word(chars[j], ranges):
+        while j < m and cls[j] == "w":
             j += 1
-        runs.append((i, j))
         k = i
         while k < j:
             if _is_cjk(chars[k], ranges):
@@ -164,6 +182,20 @@ def grams(text: str, spec: dict = SPEC):
                     l += 1
                 tokens.append((k, l))
                 k = l
+        i = j
+    # runs: maximal runs of word code points (char_runs "word") or of word, punctuation and
+    # symbol code points (char_runs "word_punct")
+    inrun = ("w",) if char_runs == "word" else ("w", "p")
+    runs = []
+    i = 0
+    while i < m:
+        if cls[i] not in inrun:
+            i += 1
+            continue
+        j = i
+        while j < m and cls[j] in inrun:
+            j += 1
+        runs.append((i, j))
         i = j
     wlo, whi = spec["word_ngrams"]
     toks = ["".join(chars[a:b]) for a, b in tokens]

@@ -14,6 +14,11 @@ same scoring; Scoring (also in the index's "scoring" text):
   the k best by (sim desc, entry index asc). vote[r] = sum of sim over those with rationale r, added
   in that order. Chosen r = argmax vote, ties to the lower rationale index. neighbour = the best
   candidate with rationale r. No candidate: the fallback rationale of the label (source "fallback").
+  method "knn-mbr" (minimum Bayes risk) replaces the vote: every distinct rationale c among the k
+  candidates scores sum over the candidates j, in order, of sim_j * rougeL(c, r_j), where rougeL is
+  the LCS F1 over the index's pre-tokenised rationale tokens ("tokens": per language, per
+  rationale; F1 = 2PR/(P+R), P = lcs/len(c), R = lcs/len(r_j), 0 when lcs = 0); argmax, ties to the
+  lower rationale index. (The vote is the special case rougeL = exact match.)
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def build(train, feats_by_lang, idf, spec, k, labels):
             ent_r.append(ridx[r["rationale"]])
             ent_f.append([fid for fid, _ in vec])
             ent_w.append([w for _, w in vec])
-        langs[lang] = {"rationales": rats, "fallback": fallback,
+        langs[lang] = {"rationales": rats, "tokens": [_tokens(r, lang) for r in rats], "fallback": fallback,
                        "entries": {"ids": ent_ids, "labels": ent_lab, "rationale": ent_r,
                                    "features": ent_f, "weights": ent_w}}
     return {"format": FORMAT, "method": "knn-vote", "k": k, "min_similarity": 0.0,
@@ -98,9 +103,10 @@ class Retriever:
                     inv[fid].append((e, w))
             self.inv[lang] = inv
 
-    def __call__(self, lang, label, feats, k=None):
+    def __call__(self, lang, label, feats, k=None, method=None):
         ix = self.ix
         k = ix["k"] if k is None else k
+        method = ix["method"] if method is None else method
         L = ix["languages"][lang]
         E = L["entries"]
         lab = ix["labels"].index(label)
@@ -122,6 +128,15 @@ class Retriever:
             vote[r] = vote.get(r, 0.0) + s
             if r not in best:
                 best[r] = (s, e)
+        if method == "knn-mbr":
+            toks = L["tokens"]
+            score = {}
+            for c in best:
+                acc = 0.0
+                for s_, e_ in cands:
+                    acc += s_ * _rouge_tokens(toks[c], toks[E["rationale"][e_]])
+                score[c] = acc
+            vote = score
         r = min(vote, key=lambda r: (-vote[r], r))
         s, e = best[r]
         return {"text": L["rationales"][r], "source": "retrieval", "neighbour_id": E["ids"][e], "similarity": s}
@@ -135,7 +150,10 @@ def _tokens(s, lang):
 
 
 def rouge_l(pred, ref, lang):
-    a, b = _tokens(pred, lang), _tokens(ref, lang)
+    return _rouge_tokens(_tokens(pred, lang), _tokens(ref, lang))
+
+
+def _rouge_tokens(a, b):
     if not a or not b:
         return 0.0
     dp = [0] * (len(b) + 1)

@@ -4,11 +4,13 @@
 //
 // The index (the file the manifest's "rationale" object names, gzip-compressed JSON written by
 // models/reasoning/rationale.py) holds, per language, the annotators' distinct rationales and the
-// word n-gram vector of every training utterance. Rationale runs a similarity-weighted vote among
-// the k training utterances of the same language and predicted label that are most similar to the
-// input (cosine of sublinear tf-idf word n-gram vectors), exactly as the Python trainer scored it
-// on the dev split; when no utterance shares a word n-gram with the input, it falls back to the
-// most frequent rationale of that label and language.
+// word n-gram vector of every training utterance. Rationale finds the k training utterances of the
+// same language and predicted label most similar to the input (cosine of sublinear tf-idf word
+// n-gram vectors) and picks one of their human rationales, by similarity-weighted vote
+// (MethodVote) or by minimum Bayes risk (MethodMBR: the one with the largest similarity-weighted
+// ROUGE-L against all k), exactly as the Python trainer scored it on the dev split; when no
+// utterance shares a word n-gram with the input, it falls back to the most frequent rationale of
+// that label and language.
 package rationale
 
 import (
@@ -40,8 +42,17 @@ type Result struct {
 	Similarity float64 `json:"similarity,omitempty"`
 }
 
+// Methods this package implements: "knn-vote" (similarity-weighted vote of the k neighbours'
+// rationales) and "knn-mbr" (minimum Bayes risk: the neighbour rationale with the largest
+// similarity-weighted ROUGE-L against all k neighbours' rationales).
+const (
+	MethodVote = "knn-vote"
+	MethodMBR  = "knn-mbr"
+)
+
 // Index is a loaded rationale index. It is read-only after Load and safe for concurrent use.
 type Index struct {
+	method         string
 	k              int
 	minSim         float64
 	labels         []string
@@ -58,6 +69,7 @@ type posting struct {
 
 type language struct {
 	rationales []string
+	tokens     [][]string
 	fallback   map[string]int
 	ids        []string
 	labels     []int
@@ -67,6 +79,7 @@ type language struct {
 
 type fileLanguage struct {
 	Rationales []string       `json:"rationales"`
+	Tokens     [][]string     `json:"tokens"`
 	Fallback   map[string]int `json:"fallback"`
 	Entries    struct {
 		IDs       []string    `json:"ids"`
@@ -120,10 +133,13 @@ func Read(r io.Reader) (*Index, error) {
 	if fl.Format != Format {
 		return nil, fmt.Errorf("rationale: index format %q is not supported (this build reads %q); retrain the model or upgrade sentio", fl.Format, Format)
 	}
+	if fl.Method != MethodVote && fl.Method != MethodMBR {
+		return nil, fmt.Errorf("rationale: index method %q is not supported (this build implements %s and %s); retrain the model or upgrade sentio", fl.Method, MethodVote, MethodMBR)
+	}
 	if fl.K < 1 || len(fl.Labels) == 0 || len(fl.IDFIDs) != len(fl.IDFValues) {
 		return nil, fmt.Errorf("rationale: index is malformed (k %d, %d labels, %d idf ids for %d values)", fl.K, len(fl.Labels), len(fl.IDFIDs), len(fl.IDFValues))
 	}
-	ix := &Index{k: fl.K, minSim: fl.MinSim, labels: fl.Labels, wordLo: fl.WordLo, wordHi: fl.WordHi,
+	ix := &Index{method: fl.Method, k: fl.K, minSim: fl.MinSim, labels: fl.Labels, wordLo: fl.WordLo, wordHi: fl.WordHi,
 		idf: make(map[int64]float64, len(fl.IDFIDs)), idfDefault: fl.IDFDefault, langs: map[string]*language{}}
 	for i, id := range fl.IDFIDs {
 		ix.idf[id] = fl.IDFValues[i]
@@ -134,7 +150,10 @@ func Read(r io.Reader) (*Index, error) {
 		if len(e.Labels) != n || len(e.Rationale) != n || len(e.Features) != n || len(e.Weights) != n {
 			return nil, fmt.Errorf("rationale: index language %s has entry arrays of different lengths", name)
 		}
-		L := &language{rationales: fl.Rationales, fallback: fl.Fallback, ids: e.IDs, labels: e.Labels,
+		if ix.method == MethodMBR && len(fl.Tokens) != len(fl.Rationales) {
+			return nil, fmt.Errorf("rationale: index language %s has %d token lists for %d rationales", name, len(fl.Tokens), len(fl.Rationales))
+		}
+		L := &language{rationales: fl.Rationales, tokens: fl.Tokens, fallback: fl.Fallback, ids: e.IDs, labels: e.Labels,
 			rationale: e.Rationale, inverted: map[int64][]posting{}}
 		for _, lab := range ix.labels {
 			if r, ok := fl.Fallback[lab]; !ok || r < 0 || r >= len(fl.Rationales) {
@@ -240,6 +259,17 @@ func (ix *Index) Rationale(lang, label string, feats []features.Feature) (Result
 			best[r] = c
 		}
 	}
+	if ix.method == MethodMBR {
+		score := make(map[int]float64, len(best))
+		for c := range best {
+			var acc float64
+			for _, cd := range cands {
+				acc += cd.sim * rougeL(L.tokens[c], L.tokens[L.rationale[cd.entry]])
+			}
+			score[c] = acc
+		}
+		vote = score
+	}
 	chosen := -1
 	for r, v := range vote {
 		if chosen < 0 || v > vote[chosen] || (v == vote[chosen] && r < chosen) {
@@ -249,6 +279,36 @@ func (ix *Index) Rationale(lang, label string, feats []features.Feature) (Result
 	b := best[chosen]
 	return Result{Text: L.rationales[chosen], Source: "retrieval", NeighbourID: L.ids[b.entry], Similarity: b.sim}, nil
 }
+
+// rougeL is the ROUGE-L F1 of token sequences a and b (their longest common subsequence).
+func rougeL(a, b []string) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	dp := make([]int, len(b)+1)
+	for _, x := range a {
+		prev := 0
+		for j, y := range b {
+			cur := dp[j+1]
+			if x == y {
+				dp[j+1] = prev + 1
+			} else {
+				dp[j+1] = max(dp[j+1], dp[j])
+			}
+			prev = cur
+		}
+	}
+	lcs := dp[len(b)]
+	if lcs == 0 {
+		return 0
+	}
+	p := float64(lcs) / float64(len(a))
+	r := float64(lcs) / float64(len(b))
+	return 2 * p * r / (p + r)
+}
+
+// Method returns the index's method (MethodVote or MethodMBR) and its neighbour count k.
+func (ix *Index) Method() (string, int) { return ix.method, ix.k }
 
 func cmp64(a, b int64) int {
 	switch {
