@@ -4,9 +4,28 @@
 // not transcribed, and whisper's language probabilities restricted to the configured languages,
 // returned with the transcript for the langid stage to fuse.
 //
+// Usage:
+//
+//	eng, err := asr.Open(cfg.ASR, cfg.Pipeline.ASRWorkers) // loads the model once
+//	defer eng.Close()
+//	a, err := audio.Decode(data, audio.Options{MaxDuration: cfg.ASR.MaxDuration})
+//	res, err := eng.Transcribe(ctx, a.Samples) // blocks until a worker is free
+//	// res.Text, res.Language, res.LanguageProb, res.LanguageProbs, res.Segments ...
+//
+// Settings (config.ASR): asr.model, asr.vad_model (empty: no VAD), asr.threads (per worker),
+// asr.languages and asr.language (forced), asr.audio_ctx, asr.no_timestamps, asr.no_fallback,
+// asr.use_gpu. use_gpu lets whisper.cpp pick a ggml GPU backend when one is installed (Debian:
+// libggml0-backend-cuda or -vulkan); it is not tested here, where only the CPU backend exists.
+//
+// whisper.cpp's CPU backend uses OpenMP. On a machine whose cores are oversubscribed, OpenMP's
+// default spin-waiting between threads can slow whisper-cli down by an order of magnitude
+// (measured here: 189 ms per decoder step at -t 2 against 8 ms with OMP_WAIT_POLICY=passive);
+// set OMP_WAIT_POLICY=passive in the service environment on shared machines.
+//
 // The cgo code is behind the build tag whisper (make build sets it). Without it, Open returns an
 // error saying how to build with whisper.cpp, so the pure-Go packages still build and test on a
-// plain host. Audio decoding (WAV, raw PCM, G.711) is in the subpackage asr/audio.
+// plain host. Audio decoding (WAV, raw PCM, G.711) is in the subpackage asr/audio, the resampler
+// in asr/resample and model downloads in asr/fetch.
 package asr
 
 import (

@@ -62,6 +62,7 @@ static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, co
 	p.max_tokens = max_tokens;
 	if (no_fallback) {
 		p.temperature_inc = 0.0f;
+		p.greedy.best_of = 1; // only sampling at temperature > 0 uses more candidates
 	}
 	p.print_progress = false;
 	p.print_realtime = false;
@@ -74,6 +75,9 @@ static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, co
 	return whisper_full_with_state(ctx, st, p, pcm, n);
 }
 
+// sentio_detect computes the state's mel spectrogram of the whole audio and whisper's language
+// probabilities from its first window. whisper_full then runs with no samples, which makes it
+// reuse that spectrogram instead of computing it again.
 static int sentio_detect(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
 		int threads, float *probs) {
 	if (whisper_pcm_to_mel_with_state(ctx, st, pcm, n, threads) != 0) {
@@ -347,15 +351,12 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 	}
 
 	// Language: forced, or whisper's probabilities restricted to the configured languages.
+	melReady := false
 	if lang != "" {
 		res.Language, res.LanguageProb = lang, 1
 	} else {
 		probs := make([]C.float, int(C.whisper_lang_max_id())+1)
-		n := len(audio)
-		if max := 30 * SampleRate; n > max {
-			n = max // detection looks at the first 30 s window only
-		}
-		if rc := C.sentio_detect(e.ctx, w.state, (*C.float)(&audio[0]), C.int(n), C.int(e.cfg.Threads), &probs[0]); rc < 0 {
+		if rc := C.sentio_detect(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads), &probs[0]); rc < 0 {
 			return res, fmt.Errorf("asr: whisper.cpp language detection failed (code %d)", int(rc))
 		}
 		all := make(map[string]float32, len(e.langs))
@@ -363,6 +364,7 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 			all[l] = float32(probs[e.langIDs[l]])
 		}
 		res.LanguageProbs, res.Language, res.LanguageProb = restrict(all, e.langs)
+		melReady = true
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("asr: %w", context.Cause(ctx))
@@ -370,7 +372,11 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 
 	clang := C.CString(res.Language)
 	defer C.free(unsafe.Pointer(clang))
-	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads),
+	n := C.int(len(audio))
+	if melReady {
+		n = 0 // whisper_full reuses the spectrogram detection computed
+	}
+	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
 		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, w.abort)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
