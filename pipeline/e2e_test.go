@@ -4,6 +4,7 @@ package pipeline
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 )
 
 // corpusSentence returns the n-th sentence of the held-out corpus of lang.
-func corpusSentence(t *testing.T, lang string, n int) string {
+func corpusSentence(t testing.TB, lang string, n int) string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models/asr/corpus/heldout", lang+".txt"))
 	if err != nil {
@@ -41,7 +42,7 @@ func corpusSentence(t *testing.T, lang string, n int) string {
 }
 
 // speak synthesises text with espeak-ng and returns 16 kHz mono samples.
-func speak(t *testing.T, voice, text string) []float32 {
+func speak(t testing.TB, voice, text string) []float32 {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "s.wav")
 	if b, err := exec.Command("espeak-ng", "-v", voice, "-w", out, text).CombinedOutput(); err != nil {
@@ -71,7 +72,7 @@ func concat(parts ...[]float32) []float32 {
 
 func segment16k(sec float64) int { return int(sec * 16000) }
 
-func realConfig(t *testing.T) *config.Config {
+func realConfig(t testing.TB) *config.Config {
 	cfg := testConfig()
 	root := testenv.RepoRoot(t)
 	cfg.ASR.Model = filepath.Join(root, config.DefaultASRModel)
@@ -123,4 +124,37 @@ func TestEndToEndRealModels(t *testing.T) {
 		}
 	}
 	r.settled(time.Minute)
+}
+
+// BenchmarkPipelineRealModels floods the daemon with espeak-ng utterances (clips) through the real
+// models and reports sustained utterances per second and the pipeline's own overhead per utterance
+// (end-to-end latency minus ASR and reasoning compute), p50 and p99.
+func BenchmarkPipelineRealModels(b *testing.B) {
+	cfg := realConfig(b)
+	parts, closeParts, err := OpenParts(cfg, logger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeParts()
+	srv := testenv.RunJetStream(b)
+	startComponent(b, srv.ClientURL(), cfg, parts, nil)
+	nc, js := connect(b, srv.ClientURL())
+	r := &rig{t: b, srv: srv, nc: nc, js: js, cfg: cfg}
+	langs := []string{"en", "fr", "de", "vi", "zh"}
+	var clips [][]byte
+	for i, l := range langs {
+		clips = append(clips, wav(concat(speak(b, l, corpusSentence(b, l, i))), 16000))
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		r.clip(fmt.Sprintf("bench-real-%d-%d", b.N, i), clips[i%len(clips)], nil)
+	}
+	res := results(b, collect(b, js, cfg.NATS.ResultStream, "sentio.results.*", b.N, 30*time.Minute))
+	el := time.Since(start)
+	b.StopTimer()
+	o := overheads(res)
+	b.ReportMetric(float64(len(res))/el.Seconds(), "utterances/s")
+	b.ReportMetric(pct(o, 0.5), "overhead-p50-ms")
+	b.ReportMetric(pct(o, 0.99), "overhead-p99-ms")
 }
