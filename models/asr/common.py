@@ -97,14 +97,15 @@ class LogMel(nn.Module):
         self.register_buffer("window", torch.hann_window(N_FFT, periodic=True), persistent=False)
         self.register_buffer("filters", torch.from_numpy(mel_filters()), persistent=False)
 
-    def forward(self, audio):
-        need = self.n_frames * HOP + N_FFT
+    def forward(self, audio, n_frames=None):
+        n_frames = n_frames or self.n_frames
+        need = n_frames * HOP + N_FFT
         if audio.shape[1] < need:
             audio = F.pad(audio, (0, need - audio.shape[1]))
         audio = audio[:, :need]
         spec = torch.stft(audio, N_FFT, HOP, window=self.window, center=True, pad_mode="reflect", return_complex=True)
         power = spec.real**2 + spec.imag**2
-        power = power[:, :, : self.n_frames]
+        power = power[:, :, :n_frames]
         mel = torch.matmul(self.filters, power)
         logm = torch.log10(torch.clamp(mel, min=1e-10))
         mmax = logm.amax(dim=(1, 2), keepdim=True)

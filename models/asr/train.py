@@ -74,7 +74,7 @@ def alaw(x, A=87.6):
     return np.sign(x) * xr
 
 
-def augment(x, rng, max_len):
+def augment(x, rng, max_len, p_noise=0.6, p_phone=0.4):
     """augment applies speed, gain, telephone-band / G.711, noise and offset augmentation."""
     if rng.random() < 0.5:
         f = rng.uniform(0.9, 1.12)
@@ -85,7 +85,7 @@ def augment(x, rng, max_len):
     lead = int(rng.uniform(0, min(0.4 * SR, max(0, room - 0.05 * SR)))) if room > 0 else 0
     tail = int(rng.uniform(0, min(0.5 * SR, max(0, room - lead - 0.02 * SR)))) if room > lead else 0
     x = np.concatenate([np.zeros(lead, np.float32), x, np.zeros(tail, np.float32)])
-    if rng.random() < 0.6:
+    if rng.random() < p_noise:
         snr = rng.uniform(8, 40)
         p = np.mean(x**2) + 1e-9
         noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(len(x)).astype(np.float32)
@@ -94,7 +94,7 @@ def augment(x, rng, max_len):
             noise -= np.convolve(noise, np.ones(64) / 64, mode="same")
         noise *= math.sqrt(p / (np.mean(noise**2) + 1e-9) / 10 ** (snr / 10))
         x = x + noise
-    if rng.random() < 0.4:  # telephone: 8 kHz, band-limited, G.711
+    if rng.random() < p_phone:  # telephone: 8 kHz, band-limited, G.711
         y = resample_poly(x, 1, 2)
         if rng.random() < 0.7:
             y = sosfilt(PHONE_SOS, y)
@@ -109,7 +109,7 @@ def augment(x, rng, max_len):
     return x[:max_len].astype(np.float32)
 
 
-def make_batch(split, idxs, vocab, rng, max_len, train=True):
+def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phone=0.4):
     c = vocab.c
     audios, seqs, ignores, ctc_targets = [], [], [], []
     for i in idxs:
@@ -117,7 +117,7 @@ def make_batch(split, idxs, vocab, rng, max_len, train=True):
         x = split.clip(i)
         silent = train and rng.random() < 0.03
         if train:
-            x = augment(x, rng, max_len)
+            x = augment(x, rng, max_len, p_noise, p_phone)
             if silent:
                 x = x * 0.0 if rng.random() < 0.3 else x * 0.0 + np.random.default_rng(rng.randrange(1 << 30)).standard_normal(len(x)).astype(np.float32) * rng.uniform(1e-4, 0.02)
         lang = m["lang"] if not silent else rng.choice(LANGS)
@@ -190,12 +190,14 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup-steps", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-minutes", type=float, default=8)
     ap.add_argument("--eval-clips", type=int, default=60)
     ap.add_argument("--ctc-weight", type=float, default=0.3)
     ap.add_argument("--train-split", default="train")
-    ap.add_argument("--crop-prob", type=float, default=0.7, help="share of steps trained on the cropped window")
+    ap.add_argument("--p-noise", type=float, default=0.35, help="share of clips with added noise (SNR 8-40 dB)")
+    ap.add_argument("--p-phone", type=float, default=0.3, help="share of clips through 8 kHz telephone band / G.711")
+    ap.add_argument("--crop-prob", type=float, default=0.8, help="share of steps trained on the cropped window")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
@@ -243,16 +245,17 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         idxs = [rng.randrange(len(train)) for _ in range(a.batch)]
-        A, tok, tgt, ctc_t = make_batch(train, idxs, vocab, rng, max_len)
-        mel = mel_fn(A)
+        A, tok, tgt, ctc_t = make_batch(train, idxs, vocab, rng, max_len, True, a.p_noise, a.p_phone)
+        n_frames = mel_fn.n_frames
         if rng.random() < a.crop_prob:
             # Most steps see only the frames up to the longest clip in the batch (plus a random
             # margin of digital-zero padding): the rest of whisper.cpp's window is constant
             # padding, and skipping it halves the encoder's cost. The other steps use the full
             # window, exactly as whisper.cpp feeds it.
             longest = max(int(np.nonzero(A[b].numpy())[0][-1]) if A[b].any() else 0 for b in range(A.shape[0])) // 160 + 1
-            crop = min(mel.shape[-1], longest + rng.randint(8, 100))
-            mel = mel[:, :, : crop + (crop % 2)]
+            n_frames = min(n_frames, longest + rng.randint(8, 100))
+            n_frames += n_frames % 2
+        mel = mel_fn(A, n_frames)
         logits, xa = model(mel, tok)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, label_smoothing=0.05)
         loss = ce
