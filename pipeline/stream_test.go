@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaf/g711"
+
 	"github.com/sentio-health/sentio/segment"
 	"github.com/sentio-health/sentio/wire"
 )
@@ -181,6 +183,29 @@ func TestStreamIdleFlush(t *testing.T) {
 	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.quiet", 1, 10*time.Second))
 	if len(res) != 1 {
 		t.Fatalf("%d results after the idle flush; want 1", len(res))
+	}
+	r.settled(5 * time.Second)
+}
+
+// A call-center feed: G.711 µ-law at 8 kHz in 160 ms chunks, resampled chunk by chunk.
+func TestStreamMulaw8k(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	pcm8 := make([]float32, 0, len(threeBursts)/2)
+	for i := 0; i < len(threeBursts); i += 2 {
+		pcm8 = append(pcm8, threeBursts[i])
+	}
+	n := 8000 * 160 / 1000
+	var cs []chunkMsg
+	for i := 0; i*n < len(pcm8); i++ {
+		end := min((i+1)*n, len(pcm8))
+		c := wire.Chunk{CallID: "mulaw", Seq: uint64(i), Codec: wire.CodecULaw, Rate: 8000, Channels: 1,
+			Roles: []string{"customer"}, End: end == len(pcm8), Offset: int64(i * n)}
+		cs = append(cs, chunkMsg{c, g711.EncodeUlaw(s16(pcm8[i*n : end]))})
+	}
+	r.sendChunks(cs)
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.mulaw", 3, 10*time.Second))
+	if st := starts(res); len(res) != 3 || st[1] < 2800 || st[1] > 3100 || st[2] < 5200 || st[2] > 5500 {
+		t.Fatalf("%d results at %v ms; want 3 at about 0.4, 3.0 and 5.4 s", len(res), st)
 	}
 	r.settled(5 * time.Second)
 }
