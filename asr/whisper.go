@@ -325,8 +325,18 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 	defer func() { e.free <- w }()
 
 	C.sentio_set_flag(w.abort, 0)
-	stop := context.AfterFunc(ctx, func() { C.sentio_set_flag(w.abort, 1) })
-	defer stop()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		C.sentio_set_flag(w.abort, 1)
+		close(fired)
+	})
+	defer func() {
+		// If the cancellation callback has started, wait for it: it must not set the flag
+		// after the worker went back to the pool for the next request.
+		if !stop() {
+			<-fired
+		}
+	}()
 
 	// Voice activity detection: keep only speech.
 	audio := pcm
