@@ -73,7 +73,8 @@ type NATS struct {
 	MaxDeliver int `yaml:"max_deliver"`
 	// AckWait is how long JetStream waits for an ack (or an in-progress signal) before redelivery.
 	AckWait time.Duration `yaml:"ack_wait"`
-	// MaxAckPending bounds the unacknowledged messages in flight across all instances.
+	// MaxAckPending bounds the unacknowledged messages in flight on each partition consumer (calls
+	// are spread over 8 partitions; the bound is shared by the instances consuming a partition).
 	MaxAckPending int `yaml:"max_ack_pending"`
 	// MaxAge is how long the streams keep messages (0 keeps them until max_bytes applies).
 	MaxAge time.Duration `yaml:"max_age"`
