@@ -52,7 +52,7 @@ var modelsFetchCmd = &cobra.Command{
 		m, err := fetch.Lookup(args[0])
 		if err != nil {
 			if f.sha == "" {
-				return &exitError{code: 2, err: err}
+				return &exitError{code: 2, err: fmt.Errorf("%w; to fetch another file of ggerganov/whisper.cpp (e.g. large-v3-q5_0), give its SHA-256 with --sha256", err)}
 			}
 			if m, err = fetch.Custom(args[0], f.sha, f.size); err != nil {
 				return &exitError{code: 2, err: err}
