@@ -21,18 +21,19 @@ LANGS = ["vi", "en", "zh", "de", "fr"]
 # --- whisper.cpp's multilingual token layout (n_vocab = 51865) ---------------------------------
 # whisper.cpp (src/whisper.cpp, whisper_vocab + whisper_model_load) starts from the English ids
 # (eot 50256, sot 50257, translate 50357, transcribe 50358, solm 50359, prev 50360, nosp 50361,
-# not 50362, beg 50363) and, for a multilingual vocabulary, adds 1 to eot/sot and
-# dt = num_languages - 98 = (51865 - 51765 - 1) - 98 = 1 to the others.
+# not 50362, beg 50363) and, for a multilingual vocabulary (n_vocab 51865, 99 languages), adds 1 to
+# each; this is OpenAI's multilingual layout. Verified against libwhisper 1.9.5 with
+# whisper_token_transcribe() == 50359, whisper_token_not() == 50363, whisper_token_beg() == 50364.
 N_VOCAB = 51865
 TOKEN_EOT = 50257
 TOKEN_SOT = 50258
-TOKEN_TRANSLATE = 50359
-TOKEN_TRANSCRIBE = 50360
-TOKEN_SOLM = 50361
-TOKEN_PREV = 50362
-TOKEN_NOSP = 50363
-TOKEN_NOT = 50364
-TOKEN_BEG = 50365  # <|0.00|>; timestamp k (k * 20 ms) is TOKEN_BEG + k
+TOKEN_TRANSLATE = 50358
+TOKEN_TRANSCRIBE = 50359
+TOKEN_SOLM = 50360
+TOKEN_PREV = 50361
+TOKEN_NOSP = 50362
+TOKEN_NOT = 50363
+TOKEN_BEG = 50364  # <|0.00|>; timestamp k (k * 20 ms) is TOKEN_BEG + k
 # whisper.cpp's g_lang ids: language token = TOKEN_SOT + 1 + id
 WHISPER_LANG_ID = {"en": 0, "zh": 1, "de": 2, "fr": 6, "vi": 19}
 LANG_TOKEN = {l: TOKEN_SOT + 1 + WHISPER_LANG_ID[l] for l in LANGS}
@@ -207,8 +208,10 @@ class MultiHeadAttention(nn.Module):
             k, v = self.key(src), self.value(src)
             if kv_cache is not None and xa is not None:
                 kv_cache["k"], kv_cache["v"] = k, v
+        has_past = False
         if kv_cache is not None and xa is None:
             if "k" in kv_cache:
+                has_past = True
                 k = torch.cat([kv_cache["k"], k], dim=1)
                 v = torch.cat([kv_cache["v"], v], dim=1)
             kv_cache["k"], kv_cache["v"] = k, v
@@ -217,7 +220,9 @@ class MultiHeadAttention(nn.Module):
         q = q.view(B, T, h, D // h).transpose(1, 2)
         k = k.view(B, k.shape[1], h, D // h).transpose(1, 2)
         v = v.view(B, v.shape[1], h, D // h).transpose(1, 2)
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=causal and T > 1 and kv_cache is None)
+        # causal within a block of new tokens; a block after cached tokens is always a single token
+        assert not (causal and has_past and T > 1), "multi-token decoding after a cache is not supported"
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=causal and T > 1)
         return self.out(o.transpose(1, 2).reshape(B, T, D))
 
 
