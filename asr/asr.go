@@ -221,3 +221,23 @@ func spansOf(segs []Span, n int) []speechSpan {
 	}
 	return spans
 }
+
+// splitSpans cuts spans longer than max samples into equal parts of at most max samples.
+func splitSpans(spans []speechSpan, max int) []speechSpan {
+	if max <= 0 {
+		return spans
+	}
+	var out []speechSpan
+	for _, sp := range spans {
+		n := sp.srcEnd - sp.srcStart
+		parts := (n + max - 1) / max
+		if parts <= 1 {
+			out = append(out, sp)
+			continue
+		}
+		for k := 0; k < parts; k++ {
+			out = append(out, speechSpan{srcStart: sp.srcStart + n*k/parts, srcEnd: sp.srcStart + n*(k+1)/parts})
+		}
+	}
+	return out
+}

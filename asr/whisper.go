@@ -382,37 +382,28 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 
 	clang := C.CString(res.Language)
 	defer C.free(unsafe.Pointer(clang))
-	n := C.int(len(audio))
-	if melReady {
-		n = 0 // whisper_full reuses the spectrogram detection computed
-	}
-	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
-		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, w.abort)
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
-	}
-	if rc != 0 {
-		return res, fmt.Errorf("asr: whisper.cpp transcription failed (whisper_full code %d)", int(rc))
-	}
-	nseg := int(C.whisper_full_n_segments_from_state(w.state))
-	res.Segments = make([]Segment, 0, nseg)
-	for i := 0; i < nseg; i++ {
-		ci := C.int(i)
-		t0 := int64(C.whisper_full_get_segment_t0_from_state(w.state, ci)) * 10 // centiseconds
-		t1 := int64(C.whisper_full_get_segment_t1_from_state(w.state, ci)) * 10
+	if win := e.windowSamples(); win < 30*SampleRate {
+		// A model with a short window (the bundled one: 6 s) decodes without timestamps, and
+		// whisper.cpp then moves on by 30 s after each window, skipping the rest of it: give
+		// whisper_full one piece of at most one window at a time (each VAD stretch, split when
+		// longer) and place the segments by the piece's position.
+		var pieces []speechSpan
 		if spans != nil {
-			t0, t1 = mapTime(t0, spans), mapTime(t1, spans)
+			pieces = spans
+		} else {
+			pieces = []speechSpan{{srcStart: 0, srcEnd: len(pcm)}}
 		}
-		// Without timestamp tokens whisper.cpp's segment times are not meaningful: clamp them
-		// to the audio.
-		t0 = max(0, min(t0, res.DurationMS))
-		t1 = max(t0, min(t1, res.DurationMS))
-		res.Segments = append(res.Segments, Segment{
-			StartMS:      t0,
-			EndMS:        t1,
-			Text:         C.GoString(C.whisper_full_get_segment_text_from_state(w.state, ci)),
-			NoSpeechProb: float32(C.whisper_full_get_segment_no_speech_prob_from_state(w.state, ci)),
-		})
+		res.Segments = []Segment{}
+		for _, p := range splitSpans(pieces, win*97/100) {
+			if err := e.decode(ctx, w, pcm[p.srcStart:p.srcEnd], false, clang, int64(p.srcStart)*1000/SampleRate, nil, &res); err != nil {
+				return res, err
+			}
+		}
+	} else {
+		res.Segments = []Segment{}
+		if err := e.decode(ctx, w, audio, melReady, clang, 0, spans, &res); err != nil {
+			return res, err
+		}
 	}
 	res.Text = joinText(res.Segments)
 	return res, nil
@@ -437,4 +428,52 @@ func Languages() []string {
 		out = append(out, C.GoString(C.whisper_lang_str(C.int(i))))
 	}
 	return out
+}
+
+// windowSamples is the audio one encoder window covers: 2 mel frames of 10 ms per audio-context
+// position (1500 positions = 30 s).
+func (e *Engine) windowSamples() int {
+	return e.info.UsedAudioCtx * 2 * 160
+}
+
+// decode runs whisper_full on audio and appends its segments to res, their times shifted by
+// offsetMS and mapped back through spans (VAD) when given. melReady says the state already holds
+// audio's spectrogram (language detection computed it).
+func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melReady bool, clang *C.char, offsetMS int64, spans []speechSpan, res *Result) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
+	}
+	n := C.int(len(audio))
+	if melReady {
+		n = 0 // whisper_full reuses the spectrogram detection computed
+	}
+	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
+		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, w.abort)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
+	}
+	if rc != 0 {
+		return fmt.Errorf("asr: whisper.cpp transcription failed (whisper_full code %d)", int(rc))
+	}
+	pieceMS := int64(len(audio)) * 1000 / SampleRate
+	nseg := int(C.whisper_full_n_segments_from_state(w.state))
+	for i := 0; i < nseg; i++ {
+		ci := C.int(i)
+		t0 := int64(C.whisper_full_get_segment_t0_from_state(w.state, ci)) * 10 // centiseconds
+		t1 := int64(C.whisper_full_get_segment_t1_from_state(w.state, ci)) * 10
+		// Without timestamp tokens whisper.cpp's segment times run to the window's end: clamp
+		// them to the audio given.
+		t0 = max(0, min(t0, pieceMS))
+		t1 = max(t0, min(t1, pieceMS))
+		if spans != nil {
+			t0, t1 = mapTime(t0, spans), mapTime(t1, spans)
+		}
+		res.Segments = append(res.Segments, Segment{
+			StartMS:      offsetMS + t0,
+			EndMS:        offsetMS + t1,
+			Text:         C.GoString(C.whisper_full_get_segment_text_from_state(w.state, ci)),
+			NoSpeechProb: float32(C.whisper_full_get_segment_no_speech_prob_from_state(w.state, ci)),
+		})
+	}
+	return nil
 }
