@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 import data
-from train import scores
+from fit import scores
 
 
 def run(tr, dv, C, seed):

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 import data
 import features
 import ngram
-from train import scores
+from fit import scores
 
 LANGS, LABELS = data.LANGS, data.LABELS
 

@@ -10,7 +10,7 @@ import (
 )
 
 // parityRecord is one line of reasoning/testdata/parity/<lang>.jsonl, written by
-// models/reasoning/train.py from the Python reference implementation.
+// models/reasoning/fit.py from the Python reference implementation.
 type parityRecord struct {
 	ID     string     `json:"id"`
 	Lang   string     `json:"lang"`

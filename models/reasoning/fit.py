@@ -1,6 +1,6 @@
 """Train the sentio reasoning model from scratch and write its artifacts.
 
-  python3 train.py --shared /work/shared --out . [--seed 20261201]
+  python3 fit.py --shared /work/shared --out . [--seed 20261201]
 
 Writes OUT/model.onnx, OUT/model.json, OUT/rationale.json.gz, OUT/metrics.json and the parity
 fixtures (--fixtures DIR, 200 dev records per language).
@@ -51,6 +51,26 @@ def train_lr(X, y, C, class_weight, seed):
     clf = LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, tol=1e-5, random_state=seed)
     clf.fit(X, y)
     return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32)
+
+
+def check_graph(run, feats, bias):
+    """check_graph asserts the graph's contract on real inputs: softmax(bias + sum of the
+    contributions) equals probs, and extra padding (id 0, value 0) changes nothing."""
+    ids, vals = ngram.batch(feats)
+    p, c = run.sess.run(["probs", "contributions"], {"ids": ids, "values": vals})
+    lg = bias.astype(np.float64) + c.astype(np.float64).sum(axis=1)
+    q = np.exp(lg - lg.max(axis=1, keepdims=True))
+    q /= q.sum(axis=1, keepdims=True)
+    assert np.abs(q - p).max() < 1e-5, f"softmax(bias + sum contributions) differs from probs by {np.abs(q - p).max()}"
+    pad = 37
+    ids2 = np.concatenate([ids, np.zeros((ids.shape[0], pad), np.int64)], axis=1)
+    vals2 = np.concatenate([vals, np.zeros((vals.shape[0], pad), np.float32)], axis=1)
+    p2, c2 = run.sess.run(["probs", "contributions"], {"ids": ids2, "values": vals2})
+    assert np.abs(p2 - p).max() < 1e-6 and np.abs(c2[:, ids.shape[1]:]).max() == 0, "padding changes the result"
+    # one row alone gives the row's result in the batch
+    p1, _ = run.sess.run(["probs", "contributions"], {"ids": ids[:1, :len(feats[0])], "values": vals[:1, :len(feats[0])]})
+    assert np.abs(p1[0] - p[0]).max() < 1e-6, "a row alone differs from the same row in a padded batch"
+    print(f"graph checks passed (max |softmax(bias+sum c) - probs| = {np.abs(q - p).max():.2e})", file=sys.stderr)
 
 
 def main():
@@ -105,6 +125,7 @@ def main():
     onnx_path = os.path.join(a.out, "model.onnx")
     ngram.export(onnx_path, spec, idf, W, Wbag, b)
     run = ngram.Runner(onnx_path)
+    check_graph(run, Fdv["vi"][:64] + Fdv["zh"][:64], b)
 
     # dev evaluation through onnxruntime
     metrics = {"dev": {}, "rationale": {}, "faithfulness": {}}
