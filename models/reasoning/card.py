@@ -55,11 +55,13 @@ def tables(m, b):
         x = fa[l]
         out.append(f"| {l} | {f(x['p_label_full'])} | {f(x['comprehensiveness'])} | {f(x['sufficiency'])} | {f(x['sufficiency_eraser'])} | {f(x['evidence_share_of_text'])} |")
     if "random_comprehensiveness" in fa.get("vi", {}):
-        out.append("\nRandom-span control (the same number of code points removed at random word positions): " +
-                   ", ".join(f"{l} {f(fa[l]['random_comprehensiveness'])}" for l in LANGS) + ".\n")
+        out.append("\nRandom control (as many features as the rule selects, drawn at random among the text's "
+                   "features, spans merged the same way) — comprehensiveness / sufficiency / share of text: " +
+                   ", ".join(f"{l} {f(fa[l]['random_comprehensiveness'])} / {f(fa[l]['random_sufficiency'])} / "
+                             f"{f(fa[l]['random_share_of_text'])}" for l in LANGS) + ".\n")
     sz = p["sizes_bytes"]
     out.append(f"\n### Provenance\n")
-    out.append(f"- seed {p['seed']}, git commit `{p['git_commit']}`, trained {p['date']}")
+    out.append(f"- seed {p['seed']}, HEAD at training `{p['git_commit']}`, trained {p['date']}")
     out.append(f"- split: {p['split']['method']}; dev blocks {p['split']['dev_blocks']} "
                f"(ids {', '.join(a + '..' + z for a, z in p['split']['dev_id_ranges'])})")
     out.append(f"- counts: " + ", ".join(f"{l} {c['train']} train / {c['dev']} dev" for l, c in cnt.items()))
