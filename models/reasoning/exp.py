@@ -2,7 +2,10 @@
 the blocked dev split and prints macro-F1 per language; not part of `make model-reasoning`.
 
   python3 exp.py --shared /work/shared lr --C 1,2,4 [--wb 18 --cb 18] [--per-lang] [--cw balanced]
-  python3 exp.py --shared /work/shared bag --dim 32 --epochs 10
+  python3 exp.py --shared /work/shared bag --variant PR --dim 32 --epochs 100 --save build/bag.npz
+  python3 exp.py --shared /work/shared ens --variant PR --C 0.1,0.2 --save build/lr.npz,build/bag.npz
+  python3 exp.py --shared /work/shared cal --variant PR --C 0.5 --save build/lr.npz
+(--epochs is the number of full-batch steps for bag; --C is the member weight list for ens.)
 """
 
 from __future__ import annotations
@@ -131,7 +134,6 @@ def main():
             sw = np.concatenate([np.full(len(train[l]), lw.get(l, 1.0)) for l in LANGS])
             clf.fit(Tall, yall, sample_weight=sw)
             W, b = clf.coef_.T, clf.intercept_
-            fn = lambda X: X.__class__  # placeholder
             res = {}
             for l in LANGS:
                 lg = T["dv", l] @ W + b
@@ -191,8 +193,6 @@ def main():
             mem.append((kind, z["W"], z["b"]))
         Bd = {k: ngram.meanbag(v) for k, v in M.items() if k[0] == "dv"}
         for s in [float(x) for x in a.C.split(",")]:
-            def fn(X, key=None):
-                return None
             res = {}
             for l in LANGS:
                 lg = 0

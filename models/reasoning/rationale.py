@@ -1,5 +1,7 @@
-"""Rationale by retrieval: a similarity-weighted vote among the k most similar training utterances
-of the same language that carry the predicted label (k = 1 is plain nearest-neighbour retrieval).
+"""Rationale by retrieval: among the k most similar training utterances of the same language that
+carry the predicted label, a similarity-weighted vote for their rationales ("knn-vote"; k = 1 is
+plain nearest-neighbour retrieval) or the minimum-Bayes-risk choice ("knn-mbr": the neighbour
+rationale with the largest similarity-weighted ROUGE-L against all k).
 
 The index file (gzip JSON) holds, per language, the distinct rationale strings (sorted by frequency,
 most frequent first), the fallback rationale per label (the most frequent one), and for every
