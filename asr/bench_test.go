@@ -48,7 +48,8 @@ func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 }
 
 // BenchmarkGoVsWhisperCLI measures, in one run, the Go stage's time per second of audio next to
-// whisper-cli's on the same files (espeak-ng sentences in five languages and jfk.wav), model,
+// whisper-cli's on the same files (espeak-ng sentences in five languages, and jfk.wav when the
+// model's window holds its 11 s), model,
 // threads and settings (greedy, language detection, no temperature fallback).
 //
 // whisper.cpp's first whisper_full in a process is much slower than the following ones (the Go
@@ -58,7 +59,9 @@ func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 // difference: (T3 - T1) / 2 is whisper-cli's steady-state time for the files, without its model
 // load and cold start. The Go engine transcribes the files once per iteration (ns/op).
 // Reported: go-ms/audio-s, cli-ms/audio-s (steady state), cli-cold-ms/audio-s (the single cold
-// run, load excluded) and go/cli, the steady-state ratio (1.00 means equal).
+// run, load excluded), go/cli, the steady-state ratio (1.00 means equal), and go/cli-best, the
+// ratio of each side's fastest batch (whisper-cli: the cold run or a third of the triple run),
+// which other load on a shared machine disturbs least.
 func BenchmarkGoVsWhisperCLI(b *testing.B) {
 	cfg := testConfig(b)
 	cfg.Languages = Languages() // no restriction, so both detect the same language
@@ -66,7 +69,12 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 	for _, c := range speechClips(b) {
 		files = append(files, c.path)
 	}
-	files = append(files, testenv.Shared(b, "data/speech/jfk.wav"))
+	e := open(b, cfg, 1)
+	if e.windowSamples() >= 11*SampleRate {
+		// Longer than one window, whisper-cli would skip the rest with a short-window model
+		// (see TestSameTextAsWhisperCLI); the Go stage would not, and do more work.
+		files = append(files, testenv.Shared(b, "data/speech/jfk.wav"))
+	}
 	pcms := make([][]float32, len(files))
 	var audioS float64
 	for i, f := range files {
@@ -74,8 +82,8 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 		audioS += float64(len(pcms[i])) / SampleRate
 	}
 	three := append(append(append([]string(nil), files...), files...), files...)
-	e := open(b, cfg, 1)
 	var goT, cliT, cliCold time.Duration
+	goMin, cliMin := time.Duration(1<<62), time.Duration(1<<62)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
@@ -84,12 +92,14 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		goT += time.Since(start)
+		g := time.Since(start)
+		goT += g
 		b.StopTimer()
 		t1 := cliRun(b, cfg, files)
 		t3 := cliRun(b, cfg, three)
 		cliCold += t1
 		cliT += (t3 - t1) / 2
+		goMin, cliMin = min(goMin, g), min(cliMin, t1, t3/3)
 		b.StartTimer()
 	}
 	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) / audioS }
@@ -97,6 +107,8 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 	b.ReportMetric(per(cliT), "cli-ms/audio-s")
 	b.ReportMetric(per(cliCold), "cli-cold-ms/audio-s")
 	b.ReportMetric(per(goT)/per(cliT), "go/cli")
+	// On a shared machine the fastest batch of each is the steadier comparison.
+	b.ReportMetric(float64(goMin)/float64(cliMin), "go/cli-best")
 }
 
 // BenchmarkTranscribe is the Go stage alone on jfk.wav (11 s) with the project model.

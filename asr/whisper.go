@@ -382,11 +382,11 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 
 	clang := C.CString(res.Language)
 	defer C.free(unsafe.Pointer(clang))
-	if win := e.windowSamples(); win < 30*SampleRate {
+	if win := e.windowSamples(); win < 30*SampleRate && len(audio) > win*97/100 {
 		// A model with a short window (the bundled one: 6 s) decodes without timestamps, and
-		// whisper.cpp then moves on by 30 s after each window, skipping the rest of it: give
-		// whisper_full one piece of at most one window at a time (each VAD stretch, split when
-		// longer) and place the segments by the piece's position.
+		// whisper.cpp then moves on by 30 s after each window, skipping the rest of it: when the
+		// audio is longer than a window, give whisper_full one piece of at most one window at a
+		// time (each VAD stretch, split when longer) and place the segments by its position.
 		var pieces []speechSpan
 		if spans != nil {
 			pieces = spans
