@@ -47,9 +47,11 @@ type Group struct {
 
 // ConsumeGroup joins the group and starts consuming the partitions this instance owns.
 func (b *Bus) ConsumeGroup(ctx context.Context, cons []jetstream.Consumer, buffer int, h Handler) (*Group, error) {
-	kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: MembersBucket,
-		Description: "sentio instances sharing the audio partitions", TTL: MemberTTL, Replicas: max(1, b.cfg.Replicas),
-		Storage: jetstream.MemoryStorage})
+	kv, err := retryCreate(ctx, b.log, "bucket "+MembersBucket, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: MembersBucket,
+			Description: "sentio instances sharing the audio partitions", TTL: MemberTTL, Replicas: max(1, b.cfg.Replicas),
+			Storage: jetstream.MemoryStorage})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the members bucket %s: %w", MembersBucket, err)
 	}

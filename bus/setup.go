@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -80,6 +81,10 @@ func maxAckPending(c config.NATS) int {
 	return 256
 }
 
+// quiet is the logger of the retries in Setup and ObjectStore, which have none: their errors are
+// returned once the retries are exhausted.
+var quiet = slog.New(slog.DiscardHandler)
+
 // Setup creates or updates the three streams and the partitions' durable consumers; running it
 // again (from another instance, or after a restart) changes nothing.
 func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstream.Consumer, error) {
@@ -112,14 +117,18 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 		if sc.MaxAge > 0 && sc.Duplicates > sc.MaxAge {
 			sc.Duplicates = sc.MaxAge
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		if _, err := retryCreate(ctx, quiet, "stream "+sc.Name, func(ctx context.Context) (jetstream.Stream, error) {
+			return js.CreateOrUpdateStream(ctx, sc)
+		}); err != nil {
 			return nil, fmt.Errorf("creating stream %s on %s.>: %w", sc.Name, sc.Subjects[0], err)
 		}
 	}
 	var out []jetstream.Consumer
 	for p := 0; p < Partitions; p++ {
 		cc := ConsumerConfig(c, p)
-		cons, err := js.CreateOrUpdateConsumer(ctx, n.AudioStream, cc)
+		cons, err := retryCreate(ctx, quiet, "consumer "+cc.Durable, func(ctx context.Context) (jetstream.Consumer, error) {
+			return js.CreateOrUpdateConsumer(ctx, n.AudioStream, cc)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("creating consumer %s on stream %s: %w", cc.Durable, n.AudioStream, err)
 		}
@@ -177,9 +186,11 @@ func ObjectStore(ctx context.Context, js jetstream.JetStream, c config.NATS) (je
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
 	}
-	os, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ObjectBucket,
-		Description: "sentio clips larger than the maximum message payload", TTL: ttl, Replicas: replicas,
-		Storage: jetstream.FileStorage})
+	os, err := retryCreate(ctx, quiet, "object store "+ObjectBucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ObjectBucket,
+			Description: "sentio clips larger than the maximum message payload", TTL: ttl, Replicas: replicas,
+			Storage: jetstream.FileStorage})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating object store %s: %w", ObjectBucket, err)
 	}
