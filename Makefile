@@ -17,6 +17,8 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/sentio-health/sentio/cli.version=$(VERSION) -X github.com/sentio-health/sentio/cli.commit=$(COMMIT)
 TESTFLAGS ?=
 SHARED  ?= $(abspath ../shared)
+# ggml's OpenMP threads sleep when idle instead of spinning (see systemd/sentio.service).
+export OMP_WAIT_POLICY ?= passive
 
 .PHONY: all build run test lint bench toolbox docs dockerfile model-reasoning model-asr clean help
 
