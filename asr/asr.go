@@ -63,6 +63,13 @@ type Result struct {
 	// LanguageProbs are whisper's language probabilities restricted to the configured languages
 	// and renormalised to sum to 1; nil when the language was forced or there was no speech.
 	LanguageProbs map[string]float32 `json:"language_probabilities,omitempty"`
+	// Detected is whisper's most probable language over every language the model knows, before
+	// the restriction to the configured ones: when it lies outside them, the speech is in a
+	// language sentio was not configured for. Empty when the language was forced or there was
+	// no speech.
+	Detected string `json:"detected_language,omitempty"`
+	// DetectedProb is Detected's probability among all the model's languages.
+	DetectedProb float32 `json:"detected_probability,omitempty"`
 	// Segments are the transcribed segments, in order.
 	Segments []Segment `json:"segments"`
 	// DurationMS is the length of the input audio.

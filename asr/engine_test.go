@@ -361,6 +361,9 @@ func TestLanguageMatchesWhisperCLI(t *testing.T) {
 		if res.Language != m[1] || math.Abs(float64(res.LanguageProb)-p) > 1e-3 {
 			t.Errorf("%s: go %s %.4f, whisper-cli %s %.4f", filepath.Base(c.path), res.Language, res.LanguageProb, m[1], p)
 		}
+		if res.Detected != m[1] || math.Abs(float64(res.DetectedProb)-p) > 1e-3 {
+			t.Errorf("%s: go detected %s %.4f over all languages, whisper-cli %s %.4f", filepath.Base(c.path), res.Detected, res.DetectedProb, m[1], p)
+		}
 	}
 }
 

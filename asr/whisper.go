@@ -374,6 +374,11 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 			all[l] = float32(probs[e.langIDs[l]])
 		}
 		res.LanguageProbs, res.Language, res.LanguageProb = restrict(all, e.langs)
+		for i, p := range probs {
+			if float32(p) > res.DetectedProb {
+				res.Detected, res.DetectedProb = C.GoString(C.whisper_lang_str(C.int(i))), float32(p)
+			}
+		}
 		melReady = true
 	}
 	if err := ctx.Err(); err != nil {

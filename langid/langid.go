@@ -85,6 +85,23 @@ func New(cfg config.LangID) (*Identifier, error) {
 	return id, nil
 }
 
+// OutsideThreshold is the probability from which whisper's most probable language, over every
+// language it knows, marks an utterance unsupported when that language is outside the configured
+// set: lingua-go only knows the configured languages and cannot vote against it.
+const OutsideThreshold = 0.5
+
+// Outside returns an unsupported decision when whisper's most probable language over all its
+// languages (lang, with probability p) is outside the configured set with at least
+// OutsideThreshold; ok is false otherwise, and Identify decides.
+func (id *Identifier) Outside(lang string, p float64) (d Decision, ok bool) {
+	lang = strings.ToLower(lang)
+	if lang == "" || id.inSet[lang] || p < OutsideThreshold {
+		return Decision{}, false
+	}
+	return Decision{Language: lang, Confidence: clamp(p), Supported: false, Source: wire.SourceWhisper,
+		Reason: fmt.Sprintf("whisper hears %s (%.2f), outside the configured languages", lang, p)}, true
+}
+
 // Languages returns the configured languages.
 func (id *Identifier) Languages() []string { return append([]string(nil), id.langs...) }
 

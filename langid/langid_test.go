@@ -77,3 +77,18 @@ func BenchmarkIdentify(b *testing.B) {
 		id.Identify("The doctor said my blood pressure is much better this week.", "en", 0.9, map[string]float32{"en": 0.9, "de": 0.1})
 	}
 }
+
+func TestOutsideTheConfiguredLanguages(t *testing.T) {
+	id := newID(t)
+	if d, ok := id.Outside("es", 0.9); !ok || d.Supported || d.Language != "es" || d.Source != wire.SourceWhisper {
+		t.Errorf("Spanish at 0.9: got %+v, %v; want unsupported, decided by whisper", d, ok)
+	}
+	for _, c := range []struct {
+		lang string
+		p    float64
+	}{{"en", 0.99}, {"es", OutsideThreshold - 0.01}, {"", 1}} {
+		if d, ok := id.Outside(c.lang, c.p); ok {
+			t.Errorf("Outside(%q, %v) = %+v; want Identify to decide", c.lang, c.p, d)
+		}
+	}
+}

@@ -76,6 +76,9 @@ type fakeASR struct {
 	calls atomic.Int32
 	gate  chan struct{} // when non-nil, each call waits for a receive... or close
 	fail  func(n int32) error
+	// spanish makes it hear Spanish, a language outside the configured five, as whisper over all
+	// its languages would.
+	spanish bool
 }
 
 func (f *fakeASR) Transcribe(ctx context.Context, pcm []float32) (asr.Result, error) {
@@ -91,6 +94,11 @@ func (f *fakeASR) Transcribe(ctx context.Context, pcm []float32) (asr.Result, er
 		if err := f.fail(n); err != nil {
 			return asr.Result{}, err
 		}
+	}
+	if f.spanish {
+		return asr.Result{Text: "Me siento mucho mejor hoy, gracias doctor.", Language: "fr", LanguageProb: 0.6,
+			LanguageProbs: map[string]float32{"fr": 0.6, "en": 0.4}, Detected: "es", DetectedProb: 0.93,
+			DurationMS: int64(len(pcm)) * 1000 / asr.SampleRate}, nil
 	}
 	return asr.Result{Text: "I feel much better today, thank you doctor.", Language: "en", LanguageProb: 0.9,
 		LanguageProbs: map[string]float32{"en": 0.9, "de": 0.1}, DurationMS: int64(len(pcm)) * 1000 / asr.SampleRate}, nil

@@ -38,6 +38,23 @@ func TestClipGivesOneResultPerUtterance(t *testing.T) {
 	r.settled(5 * time.Second)
 }
 
+// Speech in a language outside the configured set is published, flagged unsupported and without
+// sentiment, and its input is acked: not dropped, not sent to the DLQ.
+func TestUnsupportedLanguageIsPublishedWithoutSentiment(t *testing.T) {
+	r := newRig(t, &fakeASR{spanish: true}, nil)
+	r.clip("spanish", wav(tone(2, [2]float64{0.5, 1.5}), 16000), nil)
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.spanish", 1, 10*time.Second))
+	if len(res) != 1 {
+		t.Fatalf("got %d results; want 1", len(res))
+	}
+	x := res[0]
+	if x.LanguageSupported || x.Language != "es" || x.LanguageSource != wire.SourceWhisper ||
+		x.Label != "" || len(x.Scores) != 0 || len(x.Evidence) != 0 || x.Transcript == "" {
+		t.Fatalf("unsupported-language result: %+v", x)
+	}
+	r.settled(5 * time.Second)
+}
+
 // gatedSink holds every publish until released, to observe the ack waiting for the PubAck.
 type gatedSink struct {
 	Sink

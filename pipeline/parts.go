@@ -25,6 +25,7 @@ type Reasoner interface {
 // LanguageIdentifier decides the language of a transcript (langid.Identifier).
 type LanguageIdentifier interface {
 	Identify(text, whisperLang string, whisperProb float64, whisperProbs map[string]float32) langid.Decision
+	Outside(whisperTop string, prob float64) (langid.Decision, bool)
 }
 
 // Parts are the models the stages use.

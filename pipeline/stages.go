@@ -50,7 +50,11 @@ func (s *langidStage) Process(ctx context.Context, _ int, it stages.Item[*Work],
 	w := it.V
 	if !w.Summary {
 		start := time.Now()
-		w.Lang = s.id.Identify(w.ASR.Text, w.ASR.Language, float64(w.ASR.LanguageProb), w.ASR.LanguageProbs)
+		if d, outside := s.id.Outside(w.ASR.Detected, float64(w.ASR.DetectedProb)); outside {
+			w.Lang = d
+		} else {
+			w.Lang = s.id.Identify(w.ASR.Text, w.ASR.Language, float64(w.ASR.LanguageProb), w.ASR.LanguageProbs)
+		}
 		w.timed(StageLangID, start)
 	}
 	out(it)
