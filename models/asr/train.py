@@ -7,8 +7,9 @@ Resumable: the state (model, optimiser, RNG, elapsed training time) is saved to 
 few minutes and picked up on restart. The learning rate follows the elapsed training time within
 the budget (warm-up, then cosine decay), so a run ends within its time budget on any machine.
 Every --eval-minutes the model is decoded greedily on the validation split (voices never trained
-on); the best checkpoint by validation CER is WORK/best.pt and is exported with export_ggml.py to
---export (the committed model file).
+on); the best checkpoint by validation CER so far is WORK/best.pt and is exported to --export as an
+interim model. The released model is the final state (WORK/last.pt at the end of the budget),
+exported by `make export`.
 """
 
 import argparse
