@@ -23,6 +23,7 @@ import (
 
 	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/internal/testenv"
+	"github.com/sentio-health/sentio/wire"
 )
 
 // clusterDaemon is a `sentio run` subprocess connected to the test's NATS cluster, logging JSON
@@ -265,6 +266,7 @@ func TestTwoDaemonsOnAClusterSurviveTheDeathOfOne(t *testing.T) {
 		id          string
 		first, rest []chunkMsg // up to the second sentence, from it
 		partition   int
+		spans       [2][2]int64 // the sentences, in ms
 	}
 	var calls []call
 	for p := 0; p < bus.Partitions; p++ {
@@ -272,7 +274,9 @@ func TestTwoDaemonsOnAClusterSurviveTheDeathOfOne(t *testing.T) {
 		s1, s2 := speak(t, l[0], corpusSentence(t, l[0], p/len(langs))), speak(t, l[1], corpusSentence(t, l[1], 2+p/len(langs)))
 		cs := chunks(callOf[p], concat(s1, s2), 200)
 		split := (segment16k(1) + len(s1) + segment16k(1)) / segment16k(0.2) // chunks before the second sentence
-		calls = append(calls, call{id: callOf[p], first: cs[:split], rest: cs[split:], partition: p})
+		ms := func(n int) int64 { return int64(n) * 1000 / 16000 }
+		spans := [2][2]int64{{1000, 1000 + ms(len(s1))}, {2000 + ms(len(s1)), 2000 + ms(len(s1)+len(s2))}}
+		calls = append(calls, call{id: callOf[p], first: cs[:split], rest: cs[split:], partition: p, spans: spans})
 	}
 	// The audio stream must agree with partitionOf, or the calls are not spread as intended.
 	checkPartitions := func() {
@@ -368,9 +372,28 @@ func TestTwoDaemonsOnAClusterSurviveTheDeathOfOne(t *testing.T) {
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	perCall := map[string]int{}
 	perUtt := map[string]int{}
+	byCall := map[string][]wire.Result{}
 	for _, x := range res {
 		perCall[x.CallID]++
 		perUtt[x.UtteranceID]++
+		byCall[x.CallID] = append(byCall[x.CallID], x)
+	}
+	// Each result is a whole sentence: a result cut short (a call resumed at a later chunk than
+	// its first unprocessed one) covers only part of its sentence.
+	for _, c := range calls {
+		rs := byCall[c.id]
+		sort.Slice(rs, func(i, j int) bool { return rs[i].StartMS < rs[j].StartMS })
+		for i, x := range rs {
+			if i >= len(c.spans) {
+				break
+			}
+			sp := c.spans[i]
+			overlap := min(x.EndMS, sp[1]) - max(x.StartMS, sp[0])
+			if overlap < (sp[1]-sp[0])/2 {
+				t.Errorf("call %s (daemon %s before the kill): result %s spans %d-%d ms; sentence %d spans %d-%d ms",
+					c.id, ownerOf[c.id], x.UtteranceID, x.StartMS, x.EndMS, i+1, sp[0], sp[1])
+			}
+		}
 	}
 	for id, n := range perUtt {
 		if n != 1 {
