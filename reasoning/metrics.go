@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/sentio-health/sentio/reasoning/rationale"
 )
 
 // Evaluation accumulates gold and predicted labels (and rationales) per language and computes
@@ -154,29 +156,7 @@ func RationaleExactMatch(pred, gold string) float64 {
 // lower-cased tokens, words split on spaces, or characters (spaces dropped) for Chinese (lang zh).
 // It matches models/reasoning/rationale.py.
 func RougeL(pred, gold, lang string) float64 {
-	a, b := rougeTokens(pred, lang), rougeTokens(gold, lang)
-	if len(a) == 0 || len(b) == 0 {
-		return 0
-	}
-	dp := make([]int, len(b)+1)
-	for _, x := range a {
-		prev := 0
-		for j, y := range b {
-			cur := dp[j+1]
-			if x == y {
-				dp[j+1] = prev + 1
-			} else {
-				dp[j+1] = max(dp[j+1], dp[j])
-			}
-			prev = cur
-		}
-	}
-	lcs := dp[len(b)]
-	if lcs == 0 {
-		return 0
-	}
-	p, r := float64(lcs)/float64(len(a)), float64(lcs)/float64(len(b))
-	return 2 * p * r / (p + r)
+	return rationale.RougeL(rougeTokens(pred, lang), rougeTokens(gold, lang))
 }
 
 func rougeTokens(s, lang string) []string {

@@ -264,7 +264,7 @@ func (ix *Index) Rationale(lang, label string, feats []features.Feature) (Result
 		for c := range best {
 			var acc float64
 			for _, cd := range cands {
-				acc += cd.sim * rougeL(L.tokens[c], L.tokens[L.rationale[cd.entry]])
+				acc += cd.sim * RougeL(L.tokens[c], L.tokens[L.rationale[cd.entry]])
 			}
 			score[c] = acc
 		}
@@ -280,8 +280,8 @@ func (ix *Index) Rationale(lang, label string, feats []features.Feature) (Result
 	return Result{Text: L.rationales[chosen], Source: "retrieval", NeighbourID: L.ids[b.entry], Similarity: b.sim}, nil
 }
 
-// rougeL is the ROUGE-L F1 of token sequences a and b (their longest common subsequence).
-func rougeL(a, b []string) float64 {
+// RougeL is the ROUGE-L F1 of token sequences a and b (their longest common subsequence).
+func RougeL(a, b []string) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}

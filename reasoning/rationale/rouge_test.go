@@ -17,11 +17,11 @@ func TestRougeL(t *testing.T) {
 		{"", "objective description", 0},
 		{"a b c d", "b d", 2 * 0.5 * 1 / 1.5},
 	} {
-		got := rougeL(strings.Fields(c.a), strings.Fields(c.b))
+		got := RougeL(strings.Fields(c.a), strings.Fields(c.b))
 		if math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("rougeL(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+			t.Errorf("RougeL(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
 		}
-		if back := rougeL(strings.Fields(c.b), strings.Fields(c.a)); math.Abs(back-got) > 1e-12 {
+		if back := RougeL(strings.Fields(c.b), strings.Fields(c.a)); math.Abs(back-got) > 1e-12 {
 			t.Errorf("rougeL is not symmetric on %q, %q: %v vs %v", c.a, c.b, got, back)
 		}
 	}
