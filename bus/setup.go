@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -20,6 +21,14 @@ const ObjectBucket = "sentio-audio"
 // chunks are always processed by one instance, in order (per-call affinity), and several
 // instances share the partitions (see Group).
 const Partitions = 8
+
+// PartitionOf is the partition the audio stream's subject transform partition(Partitions,1)
+// gives a call: FNV-1a (32-bit) of the call id modulo Partitions, as nats-server computes it.
+func PartitionOf(callID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(callID))
+	return int(h.Sum32() % Partitions)
+}
 
 // Names are the streams, subjects and consumer sentio uses, with defaults filled in.
 type Names struct {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"net/http"
 	"os"
@@ -188,13 +187,6 @@ func (d *clusterDaemon) owned() []int {
 	return out
 }
 
-// partitionOf is the partition the audio stream's subject transform partition(8,1) gives a call:
-// FNV-1a of the call id modulo the partitions (nats-server's getHashPartition).
-func partitionOf(callID string) int {
-	h := fnv.New32a()
-	h.Write([]byte(callID))
-	return int(h.Sum32() % bus.Partitions)
-}
 
 // Two real daemons (`sentio run`, real models) against a three-node JetStream cluster on
 // loopback share the stream-mode calls; one is killed with SIGKILL mid-stream and the other
@@ -246,7 +238,7 @@ func TestTwoDaemonsOnAClusterSurviveTheDeathOfOne(t *testing.T) {
 	callOf := map[int]string{}
 	for i := 0; len(callOf) < bus.Partitions; i++ {
 		id := fmt.Sprintf("cluster-%d-%d", run, i)
-		if p := partitionOf(id); callOf[p] == "" {
+		if p := bus.PartitionOf(id); callOf[p] == "" {
 			callOf[p] = id
 		}
 	}
