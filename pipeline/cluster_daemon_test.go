@@ -187,7 +187,6 @@ func (d *clusterDaemon) owned() []int {
 	return out
 }
 
-
 // Two real daemons (`sentio run`, real models) against a three-node JetStream cluster on
 // loopback share the stream-mode calls; one is killed with SIGKILL mid-stream and the other
 // finishes every call: exactly one result per utterance, no duplicate, nothing in the DLQ. The
@@ -195,13 +194,6 @@ func (d *clusterDaemon) owned() []int {
 func TestTwoDaemonsOnAClusterSurviveTheDeathOfOne(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test with the real daemon and models")
-	}
-	if os.Getenv("SENTIO_KNOWN_BUGS") == "" {
-		// Known bug (issue 3, open): after a failover the survivor starts a taken-over call at the
-		// first chunk it is given, before the dead instance's unacked chunks are redelivered, so the
-		// utterance being spoken at the kill is cut short. This test fails on it every run; set
-		// SENTIO_KNOWN_BUGS=1 to run it.
-		t.Skip("known failover bug: a taken-over call starts at its first redelivered chunk (SENTIO_KNOWN_BUGS=1 runs it)")
 	}
 	testStart := time.Now()
 	urls := runCluster(t)

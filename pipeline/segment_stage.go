@@ -51,12 +51,27 @@ func GapWait(cfg *config.Config) time.Duration {
 	return bus.MemberTTL + bus.PinnedTTL(cfg.NATS) + ackWait + 2*time.Second
 }
 
+// TakeOverWait is how long a call first seen mid-stream (its first chunk has a sequence number
+// above 0) is held before it starts: after a failover or a restart, the chunks the previous
+// instance had received but not acked come back only once their ack wait expires, after the
+// chunks it never received. The call then starts at the lowest chunk held, so the utterance being
+// spoken at the takeover is cut whole. It is the ack wait plus a margin, counted from the first
+// sight of the call, which comes after the previous instance stopped sending InProgress.
+func TakeOverWait(cfg *config.Config) time.Duration {
+	ackWait := cfg.NATS.AckWait
+	if ackWait <= 0 {
+		ackWait = 30 * time.Second
+	}
+	return ackWait + 2*time.Second
+}
+
 type segmentStage struct {
 	vad     segment.VAD
 	maxClip time.Duration
 	opts    segment.Options
 	idle    time.Duration
 	gapWait time.Duration
+	hold    time.Duration // TakeOverWait
 	calls   *callCounter
 	dlq     Noticer
 	log     *slog.Logger
@@ -81,7 +96,7 @@ func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, calls *callCo
 	if idle <= 0 {
 		idle = 10 * time.Second
 	}
-	return &segmentStage{vad: vad, maxClip: MaxClip(cfg), opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg),
+	return &segmentStage{vad: vad, maxClip: MaxClip(cfg), opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg), hold: TakeOverWait(cfg),
 		calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
 }
 
@@ -96,6 +111,11 @@ type callState struct {
 	roles    []string
 	next16   int64 // position after the last applied chunk
 	lastSeen time.Time
+	// holdUntil is set while a call first seen mid-stream waits for earlier chunks to be
+	// redelivered: every chunk is held until then (see TakeOverWait).
+	holdUntil time.Time
+	// heldTop is the highest sequence number held while a call first seen mid-stream waits.
+	heldTop uint64
 }
 
 type heldChunk struct {
@@ -292,12 +312,31 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 	calls := s.worker(w)
 	st := calls[callID]
 	if st == nil {
-		// A call seen for the first time (or again after a restart or failover) starts at
-		// whatever chunk comes first: earlier chunks were acked by whoever processed them.
+		// A call seen for the first time at its first chunk starts at once. Seen first later in
+		// the stream (after a failover or a restart), it is held for TakeOverWait: the chunks
+		// of its unpublished utterance that the previous instance held come back only when their
+		// ack wait expires; it then starts at the lowest chunk held.
 		st = &callState{callID: callID, expected: c.Seq, pending: map[uint64]heldChunk{}, next16: -1}
+		if c.Seq > 0 {
+			st.holdUntil, st.heldTop = time.Now().Add(s.hold), c.Seq
+			s.log.Info("call first seen mid-stream; holding it until earlier chunks can be redelivered",
+				"call_id", callID, "seq", c.Seq, "hold", s.hold.String())
+		}
 		calls[callID] = st
 	}
 	st.lastSeen = time.Now()
+	if !st.holdUntil.IsZero() {
+		if _, dup := st.pending[c.Seq]; dup {
+			return stages.ErrDuplicate
+		}
+		stages.Retain(it.Deps)
+		st.pending[c.Seq] = heldChunk{chunk: c, msg: msg, deps: it.Deps, since: time.Now()}
+		st.heldTop = max(st.heldTop, c.Seq)
+		if len(st.pending) >= MaxHeld || !time.Now().Before(st.holdUntil) {
+			s.start(calls, st, out)
+		}
+		return nil
+	}
 	switch {
 	case c.Seq == st.expected:
 		err := s.apply(st, c, msg, it.Deps, out)
@@ -330,6 +369,41 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had moved on to chunk %d (declared lost, or a duplicate)",
 			c.Seq, st.expected)
 	}
+}
+
+// start ends the hold of a call first seen mid-stream: it goes on from the lowest chunk held.
+// Chunks missing below the highest one held did not come back during the hold: the previous
+// instance acked them (silence, or an utterance it published; it acks chunks out of order, so
+// such holes can lie anywhere below what it had received), so the call is cut there and goes on
+// from the next chunk held, with nothing to report. Chunks missing above it are gaps like any
+// other.
+func (s *segmentStage) start(calls map[string]*callState, st *callState, out stages.Emitter[*Work]) {
+	st.holdUntil = time.Time{}
+	st.expected = lowestHeld(st)
+	s.log.Info("starting a call taken over mid-stream", "call_id", st.callID, "seq", st.expected, "held", len(st.pending))
+	for {
+		s.drainPending(calls, st, out)
+		if len(st.pending) == 0 || st.expected >= st.heldTop {
+			break
+		}
+		s.flush(st, out)
+		st.expected = lowestHeld(st)
+		st.next16 = -1
+	}
+	for len(st.pending) > 0 && s.lost(st, time.Now()) {
+		s.gap(calls, st, out)
+	}
+}
+
+// lowestHeld is the lowest sequence number a call holds (0 when it holds none).
+func lowestHeld(st *callState) uint64 {
+	first, low := true, uint64(0)
+	for q := range st.pending {
+		if first || q < low {
+			first, low = false, q
+		}
+	}
+	return low
 }
 
 // drainPending applies held chunks that are now in order.
@@ -488,6 +562,12 @@ func (s *segmentStage) abandon(st *callState) {
 func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stages.Emitter[*Work]) {
 	calls := s.worker(w)
 	for id, st := range calls {
+		if !st.holdUntil.IsZero() {
+			if now.Before(st.holdUntil) {
+				continue
+			}
+			s.start(calls, st, out)
+		}
 		for len(st.pending) > 0 && (s.lost(st, now) || now.Sub(st.lastSeen) >= s.gapWait) {
 			s.gap(calls, st, out)
 		}

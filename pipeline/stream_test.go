@@ -104,6 +104,31 @@ func TestStreamReorderedWithinTheWindowIsRepaired(t *testing.T) {
 	}
 }
 
+// A call first seen mid-stream (as after a failover) is held until the chunks the previous
+// instance had not acked come back: it starts at the lowest one, and the chunks missing below the
+// first one seen (acked silence) are no gap.
+func TestStreamTakenOverMidStreamStartsAtTheEarliestRedeliveredChunk(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	cs := chunks("takeover", threeBursts, 200)
+	r.sendChunks(cs[14:]) // from the onset of the second burst
+	time.Sleep(time.Second)
+	r.sendChunks(cs[:9]) // the first burst comes back late; chunks 9..13 (silence) never do
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.takeover", 3, TakeOverWait(r.cfg)+10*time.Second))
+	if len(res) != 3 {
+		t.Fatalf("got %d results; want 3", len(res))
+	}
+	if st := starts(res); st[0] > 500 || st[1] < 2800 || st[1] > 3100 || st[2] < 5200 || st[2] > 5500 {
+		t.Fatalf("utterances start at %v ms", st)
+	}
+	if s := summaryOf(t, r, "takeover"); s.Utterances != 3 {
+		t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
+	}
+	r.settled(5 * time.Second)
+	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a taken-over call: %v", len(dlq), dlq[0].Headers())
+	}
+}
+
 func TestStreamGapGivesOneDLQEntry(t *testing.T) {
 	r := newRig(t, &fakeASR{}, nil)
 	cs := chunks("gappy", threeBursts, 200)
