@@ -142,15 +142,7 @@ func TestTwoInstancesShareWorkAndSurviveTheDeathOfOne(t *testing.T) {
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 90*time.Second) // wait for them
 	time.Sleep(2 * time.Second)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
-	per := map[string]int{}
-	ids := map[string]bool{}
-	for _, x := range res {
-		per[x.CallID]++
-		if ids[x.UtteranceID] {
-			t.Errorf("duplicate result %s (call %s)", x.UtteranceID, x.CallID)
-		}
-		ids[x.UtteranceID] = true
-	}
+	per := resultsPerCall(t, res)
 	for i := 0; i < calls; i++ {
 		for _, id := range []string{fmt.Sprintf("clip-%d", i), fmt.Sprintf("live-%d", i)} {
 			if per[id] != 3 {

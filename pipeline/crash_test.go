@@ -86,15 +86,7 @@ func TestCrashMidStreamExactlyOnce(t *testing.T) {
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 120*time.Second) // wait for them
 	time.Sleep(2 * time.Second)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
-	per := map[string]int{}
-	ids := map[string]bool{}
-	for _, x := range res {
-		per[x.CallID]++
-		if ids[x.UtteranceID] {
-			t.Errorf("duplicate result %s (call %s)", x.UtteranceID, x.CallID)
-		}
-		ids[x.UtteranceID] = true
-	}
+	per := resultsPerCall(t, res)
 	for id, n := range per {
 		if n != 3 {
 			t.Errorf("call %s has %d results; want 3", id, n)

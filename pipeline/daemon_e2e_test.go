@@ -96,15 +96,7 @@ func TestDaemonCrashRealModels(t *testing.T) {
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 20*time.Minute) // wait for them
 	time.Sleep(3 * time.Second)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
-	per := map[string]int{}
-	ids := map[string]bool{}
-	for _, x := range res {
-		per[x.CallID]++
-		if ids[x.UtteranceID] {
-			t.Errorf("duplicate result %s", x.UtteranceID)
-		}
-		ids[x.UtteranceID] = true
-	}
+	per := resultsPerCall(t, res)
 	for i := range streams {
 		if id := fmt.Sprintf("crash-real-%d", i); per[id] != 2 {
 			t.Errorf("call %s: %d results; want 2", id, per[id])

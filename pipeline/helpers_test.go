@@ -329,3 +329,19 @@ func (c *Component) killForTest() {
 	c.ready.Store(false)
 	c.natsClose()
 }
+
+// resultsPerCall counts results per call id and reports every utterance id seen twice: a duplicate
+// result is a delivery failure.
+func resultsPerCall(t testing.TB, res []wire.Result) map[string]int {
+	t.Helper()
+	per := map[string]int{}
+	ids := map[string]bool{}
+	for _, x := range res {
+		per[x.CallID]++
+		if ids[x.UtteranceID] {
+			t.Errorf("duplicate result %s (call %s)", x.UtteranceID, x.CallID)
+		}
+		ids[x.UtteranceID] = true
+	}
+	return per
+}
