@@ -194,10 +194,11 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-minutes", type=float, default=8)
     ap.add_argument("--eval-clips", type=int, default=60)
-    ap.add_argument("--ctc-weight", type=float, default=0.3)
+    ap.add_argument("--ctc-weight", type=float, default=0.5)
     ap.add_argument("--train-split", default="train")
     ap.add_argument("--p-noise", type=float, default=0.35, help="share of clips with added noise (SNR 8-40 dB)")
     ap.add_argument("--p-phone", type=float, default=0.3, help="share of clips through 8 kHz telephone band / G.711")
+    ap.add_argument("--corrupt", type=float, default=0.1, help="share of the decoder's input text tokens replaced by a random character (targets unchanged), so the decoder must listen instead of completing a memorised sentence")
     ap.add_argument("--crop-prob", type=float, default=0.8, help="share of steps trained on the cropped window")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -247,6 +248,12 @@ def main():
             g["lr"] = lr
         idxs = [rng.randrange(len(train)) for _ in range(a.batch)]
         A, tok, tgt, ctc_t = make_batch(train, idxs, vocab, rng, max_len, True, a.p_noise, a.p_phone)
+        if a.corrupt > 0:
+            # Positions 4.. of the input are text (after sot, lang, transcribe, notimestamps).
+            noise = torch.rand(tok.shape) < a.corrupt
+            noise[:, :4] = False
+            noise &= tok < vocab.n_chars
+            tok = torch.where(noise, torch.randint(0, vocab.n_chars, tok.shape), tok)
         n_frames = mel_fn.n_frames
         if rng.random() < a.crop_prob:
             # Most steps see only the frames up to the longest clip in the batch (plus a random
