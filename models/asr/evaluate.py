@@ -14,6 +14,9 @@ clips whose detected language is right. Splits:
 With --torch, the PyTorch checkpoint decodes the same clips greedily with the weights rounded as
 the ggml file stores them, and the report gives how often whisper.cpp's text and language are
 identical to PyTorch's (the parity check).
+With --sentio BIN, the clips are decoded by `BIN transcribe --json` (sentio's own decoders, VAD and
+whisper.cpp stage: what the issue's acceptance figures are about) instead of whisper-cli; the
+test-mulaw split is then fed as the real 8 kHz G.711 mu-law WAV files, not the 16 kHz round trip.
 """
 
 import argparse
@@ -60,6 +63,35 @@ def run_whisper_cli(model, wavs, threads=2, batch=25):
             text = "".join(s["text"] for s in j.get("transcription", [])).strip()
             res[w] = (j["result"]["language"], text)
     return res
+
+
+def run_sentio(binary, model, wavs, threads=2, batch=25):
+    """run_sentio returns {wav: (language, text)} decoded by `sentio transcribe --json`."""
+    res = {}
+    for i in range(0, len(wavs), batch):
+        chunk = wavs[i : i + batch]
+        cmd = [binary, "transcribe", "--json", "--model", model, "--threads", str(threads)] + chunk
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+        by = {j["file"]: j for j in lines}
+        for w in chunk:
+            j = by.get(w)
+            if j is None or j.get("error"):
+                raise SystemExit(f"sentio transcribe gave no result for {w}: exit {p.returncode} {j and j.get('error')}\n{p.stderr[-2000:]}")
+            res[w] = (j.get("language", ""), j["text"].strip())
+    return res
+
+
+def mulaw_wavs(wavs, tmp):
+    """mulaw_wavs converts 16 kHz WAVs to 8 kHz G.711 mu-law WAVs in tmp (sox), as a telephone line carries them."""
+    out = []
+    os.makedirs(tmp, exist_ok=True)
+    for w in wavs:
+        t = os.path.join(tmp, os.path.basename(w))
+        if not os.path.exists(t):
+            subprocess.run(["sox", "-V1", "-G", w, "-r", "8000", "-e", "mu-law", t], check=True)
+        out.append(t)
+    return out
 
 
 def read_wav(path):
@@ -111,9 +143,10 @@ def main():
     ap.add_argument("--torch", help="PyTorch checkpoint for the parity check")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="work/eval.json")
+    ap.add_argument("--sentio", help="decode with this sentio binary (`transcribe --json`) instead of whisper-cli")
     ap.add_argument("--min-parity", type=float, default=0, help="exit 1 if whisper.cpp and PyTorch agree on fewer texts")
     a = ap.parse_args()
-    report = {"model": a.model, "splits": {}}
+    report = {"model": a.model, "engine": a.sentio and "sentio transcribe" or "whisper-cli", "splits": {}}
     dec = torch_decoder(a.torch) if a.torch else None
     for split in a.splits.split(","):
         base = split.replace("-mulaw", "")
@@ -122,7 +155,15 @@ def main():
         wdir = os.path.join(a.data, "wav", split)
         wavs = [os.path.join(wdir, m["id"] + ".wav") for m in meta]
         t0 = time.time()
-        got = run_whisper_cli(a.model, wavs, a.threads)
+        if a.sentio:
+            feed = wavs
+            if split.endswith("-mulaw"):
+                clean = [os.path.join(a.data, "wav", base, m["id"] + ".wav") for m in meta]
+                feed = mulaw_wavs(clean, os.path.join(a.data, "wav", split + "-8k"))
+            got8 = run_sentio(a.sentio, a.model, feed, a.threads)
+            got = {w: got8[f] for w, f in zip(wavs, feed)}
+        else:
+            got = run_whisper_cli(a.model, wavs, a.threads)
         rows = []
         for m, w in zip(meta, wavs):
             lang, text = got[w]
