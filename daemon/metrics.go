@@ -52,30 +52,24 @@ func registerLifecycle(reg prometheus.Registerer, d *state) {
 			Namespace: Namespace, Subsystem: "nats", Name: "connected",
 			Help: "1 while the NATS connection is up, else 0.",
 		}, func() float64 { nc := d.nc.Load(); return b2f(nc != nil && nc.IsConnected()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: "reconnects_total",
-			Help: "Reconnections of the NATS connection.",
-		}, func() float64 { return float64(stats().Reconnects) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: "received_messages_total",
-			Help: "Messages received on the NATS connection.",
-		}, func() float64 { return float64(stats().InMsgs) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: "sent_messages_total",
-			Help: "Messages sent on the NATS connection.",
-		}, func() float64 { return float64(stats().OutMsgs) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: "received_bytes_total",
-			Help: "Payload bytes received on the NATS connection.",
-		}, func() float64 { return float64(stats().InBytes) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: "sent_bytes_total",
-			Help: "Payload bytes sent on the NATS connection.",
-		}, func() float64 { return float64(stats().OutBytes) }),
 		&componentReadyCollector{d: d, desc: prometheus.NewDesc(
 			prometheus.BuildFQName(Namespace, "component", "ready"),
 			"1 when the component reports ready, else 0.", []string{"component"}, nil)},
 	)
+	for _, c := range []struct {
+		name, help string
+		value      func(nats.Statistics) uint64
+	}{
+		{"reconnects_total", "Reconnections of the NATS connection.", func(s nats.Statistics) uint64 { return s.Reconnects }},
+		{"received_messages_total", "Messages received on the NATS connection.", func(s nats.Statistics) uint64 { return s.InMsgs }},
+		{"sent_messages_total", "Messages sent on the NATS connection.", func(s nats.Statistics) uint64 { return s.OutMsgs }},
+		{"received_bytes_total", "Payload bytes received on the NATS connection.", func(s nats.Statistics) uint64 { return s.InBytes }},
+		{"sent_bytes_total", "Payload bytes sent on the NATS connection.", func(s nats.Statistics) uint64 { return s.OutBytes }},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "nats", Name: c.name, Help: c.help,
+		}, func() float64 { return float64(c.value(stats())) }))
+	}
 }
 
 // componentReadyCollector reports sentio_component_ready{component} at scrape time.
