@@ -25,9 +25,23 @@ import (
 // status.
 func sentio(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return sentioWith(t, env, "", args...)
+}
+
+// sentioIn runs the binary with args and stdin, returning stdout, stderr and the exit status.
+func sentioIn(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return sentioWith(t, nil, stdin, args...)
+}
+
+// sentioWith runs the binary in the repository root (where the bundled models are, as for
+// `make run`) with args, extra environment and stdin.
+func sentioWith(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(testenv.Binary(t), args...)
-	cmd.Dir = testenv.RepoRoot(t) // where the bundled models are, as for `make run`
+	cmd.Dir = testenv.RepoRoot(t)
 	cmd.Env = append(cleanEnv(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

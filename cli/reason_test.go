@@ -2,14 +2,11 @@ package cli_test
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,25 +14,6 @@ import (
 
 	"github.com/sentio-health/sentio/internal/testenv"
 )
-
-// sentioIn runs the binary with args and stdin, returning stdout, stderr and the exit status.
-func sentioIn(t *testing.T, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(testenv.Binary(t), args...)
-	cmd.Env = cleanEnv()
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
 
 func reasoningModelDir(t *testing.T) string {
 	return filepath.Join(testenv.RepoRoot(t), "models", "reasoning")
