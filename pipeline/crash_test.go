@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,17 +46,7 @@ func TestCrashMidStreamExactlyOnce(t *testing.T) {
 	nc, js := connect(t, url)
 	cfg := testConfig()
 	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
-	// Ready once the streams exist.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := js.Stream(context.Background(), cfg.NATS.AudioStream); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("helper daemon did not create the streams")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForStream(t, js, cfg.NATS.AudioStream, 30*time.Second)
 	const calls = 10
 	streams := make([][]chunkMsg, calls)
 	for i := range streams {

@@ -3,7 +3,6 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,16 +51,7 @@ func TestDaemonCrashRealModels(t *testing.T) {
 	nc, js := connect(t, url)
 	cfg := testConfig()
 	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if _, err := js.Stream(context.Background(), cfg.NATS.AudioStream); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the daemon did not create its streams within 2 minutes")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForStream(t, js, cfg.NATS.AudioStream, 2*time.Minute)
 	langs := [][2]string{{"en", "fr"}, {"de", "vi"}, {"zh", "en"}}
 	var streams [][]chunkMsg
 	for i, l := range langs {

@@ -345,3 +345,19 @@ func resultsPerCall(t testing.TB, res []wire.Result) map[string]int {
 	}
 	return per
 }
+
+// waitForStream waits until stream exists (a daemon under test creates its streams at start-up),
+// failing the test after within.
+func waitForStream(t *testing.T, js jetstream.JetStream, stream string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if _, err := js.Stream(context.Background(), stream); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not create stream %s within %v", stream, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
