@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -73,6 +74,13 @@ func (g *Group) Owned() []int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]int(nil), g.owned...)
+}
+
+// Owns reports whether this instance consumes partition p now.
+func (g *Group) Owns(p int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Contains(g.owned, p)
 }
 
 func (g *Group) loop() {

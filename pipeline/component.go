@@ -171,6 +171,8 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	if err != nil {
 		return err
 	}
+	group := c.consumer
+	c.p.SetOwnership(func(callID string) bool { return group.Owns(bus.PartitionOf(callID)) })
 	c.ready.Store(true)
 	c.log.Info("pipeline started", "stages", strings.Join(c.p.Names(), " → "), "consumer", c.bus.Names.Consumer, "partitions", c.consumer.Owned(), "member", c.consumer.ID(),
 		"input", c.bus.Names.AudioSubject+".<call_id>", "results", c.bus.Names.ResultSubject+".<call_id>", "models", c.parts.Models)

@@ -40,7 +40,13 @@ type Pipeline struct {
 	Tracker *stages.Tracker
 	calls   *callCounter
 	metrics *metrics
+	segment *segmentStage
 }
+
+// SetOwnership tells the pipeline which calls this instance still consumes (owns(callID) false:
+// the call's partition moved to another instance, which gets what this one holds of it). Without
+// it, every call is this instance's.
+func (p *Pipeline) SetOwnership(owns func(callID string) bool) { p.segment.owns.Store(&owns) }
 
 // Build assembles the stages in their order. reg may be nil (no metrics).
 func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stages.Policy, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
@@ -58,15 +64,16 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 			calls.add(it.V.CallID, -1)
 		}
 	}
+	seg := newSegmentStage(cfg, parts, dlq, calls, log, m)
 	p := stages.New[*Work](sm,
-		stages.Spec[*Work]{Stage: newSegmentStage(cfg, parts, dlq, calls, log, m), Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
+		stages.Spec[*Work]{Stage: seg, Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
 		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: lost},
 		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: lost},
 		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: lost},
 		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q, OnError: lost},
 	)
 	tr := stages.NewTracker(policy, log, sm)
-	return &Pipeline{Pipeline: p, Tracker: tr, calls: calls, metrics: m}
+	return &Pipeline{Pipeline: p, Tracker: tr, calls: calls, metrics: m, segment: seg}
 }
 
 // publishWorkers is the number of results awaiting their PubAck at once.

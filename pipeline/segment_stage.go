@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -77,8 +78,17 @@ type segmentStage struct {
 	log     *slog.Logger
 	m       *metrics
 
+	// owns reports whether this instance still consumes a call's partition; nil: every call.
+	owns atomic.Pointer[func(callID string) bool]
+
 	mu     sync.Mutex
 	states map[int]map[string]*callState // per worker, per call
+}
+
+// owned reports whether this instance still consumes the call's partition.
+func (s *segmentStage) owned(callID string) bool {
+	f := s.owns.Load()
+	return f == nil || (*f)(callID)
 }
 
 var (
@@ -558,10 +568,21 @@ func (s *segmentStage) abandon(st *callState) {
 	}
 }
 
-// Tick flushes calls that went quiet and forgets calls quiet for long.
+// Tick hands back calls whose partition moved to another instance, flushes calls that went quiet
+// and forgets calls quiet for long.
 func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stages.Emitter[*Work]) {
 	calls := s.worker(w)
 	for id, st := range calls {
+		if !s.owned(id) {
+			// The call's partition was handed over to another instance (one joined): what this
+			// one still holds of the call goes back unacked, so the new owner receives it again
+			// and cuts the utterance in progress whole (see TakeOverWait), instead of this one
+			// flushing half of it after idle_flush.
+			s.log.Debug("call moved to another instance; returning its held chunks", "call", id)
+			s.abandon(st)
+			delete(calls, id)
+			continue
+		}
 		if !st.holdUntil.IsZero() {
 			if now.Before(st.holdUntil) {
 				continue
