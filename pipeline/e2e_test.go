@@ -3,12 +3,10 @@
 package pipeline
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,27 +16,10 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
-// corpusSentence returns the n-th sentence of the held-out corpus of lang.
+// corpusSentence returns the n-th sentence of the held-out ASR corpus of lang.
 func corpusSentence(t testing.TB, lang string, n int) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models/asr/corpus/heldout", lang+".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if n == 0 {
-			return line
-		}
-		n--
-	}
-	t.Fatalf("held-out corpus %s has too few sentences", lang)
-	return ""
+	return testenv.CorpusSentence(t, "heldout/"+lang+".txt", n)
 }
 
 // speak synthesises text with espeak-ng and returns 16 kHz mono samples.

@@ -3,9 +3,11 @@
 package testenv
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +87,9 @@ type buildError struct {
 	err error
 }
 
-func (e *buildError) Error() string { return "testenv: building sentio: " + e.err.Error() + "\n" + e.out }
+func (e *buildError) Error() string {
+	return "testenv: building sentio: " + e.err.Error() + "\n" + e.out
+}
 
 // RunJetStream starts a real embedded NATS server with JetStream on a random loopback port and
 // returns it; it shuts down when the test ends.
@@ -118,4 +122,28 @@ func RunServer(t testing.TB, opts *server.Options) *server.Server {
 		s.WaitForShutdown()
 	})
 	return s
+}
+
+// CorpusSentence returns sentence n (0-based; blank and # comment lines skipped) of the ASR
+// corpus file rel under models/asr/corpus, e.g. "en.txt" or "heldout/vi.txt".
+func CorpusSentence(t testing.TB, rel string, n int) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(RepoRoot(t), "models/asr/corpus", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for i := 0; sc.Scan(); {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if i == n {
+			return line
+		}
+		i++
+	}
+	t.Fatalf("corpus %s has fewer than %d sentences", rel, n+1)
+	return ""
 }
