@@ -112,7 +112,7 @@ def augment(x, rng, max_len, p_noise=0.6, p_phone=0.4):
 
 def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phone=0.4):
     c = vocab.c
-    audios, seqs, ignores, ctc_targets = [], [], [], []
+    audios, seqs, ignores, ctc_targets, silents = [], [], [], [], []
     for i in idxs:
         m = split.meta[i]
         x = split.clip(i)
@@ -125,8 +125,11 @@ def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phon
         text = vocab.encode_text(m["text"])
         prompt = [c(TOKEN_SOT), c(LANG_TOKEN[lang]), c(TOKEN_TRANSCRIBE), c(TOKEN_NOT)]
         if silent:
-            seq = prompt + [c(TOKEN_NOSP)]
-            ign = {0, 1, 2}  # targets: lang (unknown), not (prompt), only nosp is learned
+            # whisper.cpp (like OpenAI's whisper) reads the no-speech probability from the
+            # logits right after <|startoftranscript|>, where speech predicts the language: there
+            # silence predicts <|nospeech|>. After the prompt, silence ends at once (empty text).
+            seq = prompt + [c(TOKEN_EOT)]
+            ign = {1, 2}  # targets: transcribe, notimestamps (the prompt); 0 becomes nosp below
             ctc_targets.append([])
         else:
             seq = prompt + text + [c(TOKEN_EOT)]
@@ -135,15 +138,18 @@ def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phon
         audios.append(x)
         seqs.append(seq)
         ignores.append(ign)
+        silents.append(silent)
     L = max(len(s) for s in seqs) - 1
     tok = torch.full((len(seqs), L), c(TOKEN_EOT), dtype=torch.long)
     tgt = torch.full((len(seqs), L), -100, dtype=torch.long)
-    for b, (s, ign) in enumerate(zip(seqs, ignores)):
+    for b, (s, ign, silent) in enumerate(zip(seqs, ignores, silents)):
         tok[b, : len(s) - 1] = torch.tensor(s[:-1])
         t = torch.tensor(s[1:])
         for j in ign:
             t[j] = -100
         tgt[b, : len(s) - 1] = t
+        if silent:  # see above
+            tgt[b, 0] = c(TOKEN_NOSP)
     A = torch.zeros(len(audios), max_len)
     for b, x in enumerate(audios):
         A[b, : len(x)] = torch.from_numpy(x[:max_len])
