@@ -25,6 +25,9 @@ func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 	if cfg.NoFallback {
 		args = append(args, "-nf")
 	}
+	if !FlashAttention(cfg) {
+		args = append(args, "-nfa")
+	}
 	for _, f := range files {
 		args = append(args, "-f", f)
 	}

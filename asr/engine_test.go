@@ -115,6 +115,9 @@ func whisperCLI(t testing.TB, cfg config.ASR, lang string, files ...string) ([]s
 	if cfg.AudioCtx > 0 {
 		args = append(args, "-ac", itoa(cfg.AudioCtx))
 	}
+	if !FlashAttention(cfg) {
+		args = append(args, "-nfa")
+	}
 	if cfg.VADModel != "" {
 		args = append(args, "--vad", "-vm", cfg.VADModel)
 	}

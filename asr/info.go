@@ -23,6 +23,9 @@ type ModelInfo struct {
 	Threads int `json:"threads"`
 	// VAD says whether voice activity detection is on.
 	VAD bool `json:"vad"`
+	// FlashAttention says whether whisper.cpp runs attention with flash attention (see
+	// FlashAttention).
+	FlashAttention bool `json:"flash_attention"`
 	// System is whisper.cpp's system information (backends, CPU features).
 	System string `json:"system"`
 }

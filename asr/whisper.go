@@ -43,10 +43,10 @@ static bool sentio_encoder_begin_cb(struct whisper_context *ctx, struct whisper_
 
 static void sentio_set_flag(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELAXED); }
 
-static struct whisper_context *sentio_load(const char *path, bool use_gpu) {
+static struct whisper_context *sentio_load(const char *path, bool use_gpu, bool flash_attn) {
 	struct whisper_context_params p = whisper_context_default_params();
 	p.use_gpu = use_gpu;
-	p.flash_attn = true; // as whisper-cli does by default
+	p.flash_attn = flash_attn;
 	return whisper_init_from_file_with_params_no_state(path, p);
 }
 
@@ -170,7 +170,8 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 	quiet()
 	cpath := C.CString(cfg.Model)
 	defer C.free(unsafe.Pointer(cpath))
-	e.ctx = C.sentio_load(cpath, C.bool(cfg.UseGPU))
+	fa := FlashAttention(cfg)
+	e.ctx = C.sentio_load(cpath, C.bool(cfg.UseGPU), C.bool(fa))
 	if e.ctx == nil {
 		return nil, fmt.Errorf("asr: whisper.cpp could not load %s (not a ggml whisper model, or corrupt)", cfg.Model)
 	}
@@ -193,7 +194,7 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 		AudioCtx: nctx, UsedAudioCtx: used,
 		AudioState: int(C.whisper_model_n_audio_state(e.ctx)), AudioLayers: int(C.whisper_model_n_audio_layer(e.ctx)),
 		TextState: int(C.whisper_model_n_text_state(e.ctx)), TextLayers: int(C.whisper_model_n_text_layer(e.ctx)),
-		Vocab: int(C.whisper_model_n_vocab(e.ctx)), Workers: workers, Threads: cfg.Threads, VAD: cfg.VADModel != "",
+		Vocab: int(C.whisper_model_n_vocab(e.ctx)), Workers: workers, Threads: cfg.Threads, VAD: cfg.VADModel != "", FlashAttention: fa,
 		System: C.GoString(C.whisper_print_system_info()),
 	}
 	e.free = make(chan *worker, workers)

@@ -48,7 +48,7 @@ def main():
         })
     with open(os.path.join(a.out, "samples.json"), "w", encoding="utf-8") as f:
         json.dump({"model": os.path.basename(a.model),
-                   "whisper_cli_flags": "-l auto -bs 1 -bo 1 -nf -nt", "samples": rows}, f, ensure_ascii=False, indent=1)
+                   "whisper_cli_flags": "-l auto -bs 1 -bo 1 -nf -nt -nfa", "samples": rows}, f, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":
