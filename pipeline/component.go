@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -85,6 +86,9 @@ func OpenParts(cfg *config.Config, log *slog.Logger) (parts Parts, close func() 
 	parts.ASR = eng
 	info := eng.Info()
 	parts.Models["asr"] = fmt.Sprintf("whisper.cpp %s %s", info.Type, baseName(info.Path))
+	if !info.FlashAttention {
+		parts.Models["asr"] += " (no flash attention: audio context " + strconv.Itoa(info.UsedAudioCtx) + ")"
+	}
 	if cfg.ASR.VADModel != "" {
 		vad, err := asr.OpenVAD(cfg.ASR.VADModel, 1)
 		if err != nil {
