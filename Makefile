@@ -56,7 +56,7 @@ dockerfile: ## regenerate toolbox/Dockerfile from the package lists
 model-reasoning: ## retrain the reasoning model from scratch (toolbox profile "train")
 	$(TBTRAIN) $(MAKE) -C models/reasoning SHARED=$(SHARED)
 
-model-asr: ## retrain (or resume) the ASR model (toolbox profile "train")
+model-asr: build ## retrain (or resume) the ASR model (toolbox profile "train"), then evaluate it with bin/sentio
 	$(TBTRAIN) $(MAKE) -C models/asr SHARED=$(SHARED)
 
 clean:

@@ -203,7 +203,7 @@ def main():
     ap.add_argument("--ctc-weight", type=float, default=0.5)
     ap.add_argument("--train-split", default="train")
     ap.add_argument("--p-noise", type=float, default=0.35, help="share of clips with added noise (SNR 8-40 dB)")
-    ap.add_argument("--p-phone", type=float, default=0.3, help="share of clips through 8 kHz telephone band / G.711")
+    ap.add_argument("--p-phone", type=float, default=0.5, help="share of clips through 8 kHz telephone band / G.711")
     ap.add_argument("--corrupt", type=float, default=0.1, help="share of the decoder's input text tokens replaced by a random character (targets unchanged), so the decoder must listen instead of completing a memorised sentence")
     ap.add_argument("--bucket", type=int, default=150, help="draw each batch among the clips within this many ranks of a random clip in length order (0: uniform)")
     ap.add_argument("--crop-prob", type=float, default=0.8, help="share of steps trained on the cropped window")
