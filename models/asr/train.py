@@ -125,9 +125,9 @@ def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phon
         text = vocab.encode_text(m["text"])
         prompt = [c(TOKEN_SOT), c(LANG_TOKEN[lang]), c(TOKEN_TRANSCRIBE), c(TOKEN_NOT)]
         if silent:
-            # Silence predicts <|nospeech|> where whisper.cpp 1.9.5 reads no_speech_prob (the
-            # logits after the whole prompt, measured: see MODEL_CARD.md) and where OpenAI's
-            # whisper reads it (right after <|startoftranscript|>, in place of the language).
+            # Silence predicts <|nospeech|> both right after <|startoftranscript|> (where OpenAI's
+            # whisper reads the no-speech probability, in place of the language) and after the
+            # whole prompt (where whisper.cpp 1.9.5 appeared to read it; see MODEL_CARD.md).
             seq = prompt + [c(TOKEN_NOSP)]
             ign = {1, 2}  # targets: transcribe, notimestamps (the prompt); 0 becomes nosp below
             ctc_targets.append([])
