@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/sentio-health/sentio/internal/editdist"
 	"github.com/sentio-health/sentio/internal/testenv"
 )
 
@@ -46,7 +47,7 @@ func TestBundledModelTranscribesItsCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, h := cerChars(ref), cerChars(res.Text)
-			d := editDistance(r, h)
+			d := editdist.Distance(r, h)
 			errs, total, clips = errs+d, total+len(r), clips+1
 			if res.Language == lang {
 				langOK++
@@ -71,25 +72,4 @@ func cerChars(s string) []rune {
 		}
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
