@@ -39,7 +39,7 @@ from sklearn.svm import LinearSVC
 import data
 import exp
 import ngram
-from fit import scores, train_nblr
+from fit import nb_ratios, scores, train_nblr
 
 LANGS, LABELS = data.LANGS, data.LABELS
 FOLDS = 3
@@ -98,14 +98,9 @@ def fit_member(kind, hp, X, y, seed, lang=None, C=0.5):
         # Wang & Manning 2012, one-vs-rest: r_k = log((a + sum_{y=k} xb / |.|_1) / (a + sum_{y!=k} xb / |.|_1))
         # over binarised features xb, a = 1; class k's binary squared-hinge SVM sees r_k * x; its
         # weights fold back as W[:, k] = r_k * w_k. Interpolation beta = 1 (plain); class-balanced.
-        Xb = X.copy()
-        Xb.data = np.ones_like(Xb.data)
         W = np.zeros((X.shape[1], 3))
         b = np.zeros(3)
-        for k in range(3):
-            p = 1.0 + np.asarray(Xb[y == k].sum(0)).ravel()
-            q = 1.0 + np.asarray(Xb[y != k].sum(0)).ravel()
-            r = np.log((p / p.sum()) / (q / q.sum()))
+        for k, r in enumerate(nb_ratios(X, y)):
             Xr = X @ sp.diags(r)
             yk = (y == k).astype(int)
             clf = LinearSVC(C=hp, class_weight="balanced", loss="squared_hinge", max_iter=20000, tol=1e-5,

@@ -53,21 +53,29 @@ def train_lr(X, y, C, class_weight, seed):
     return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32)
 
 
-def train_nblr(X, y, C, seed):
-    """train_nblr: the NB-LR member (Wang & Manning 2012's NBSVM with logistic loss), one-vs-rest.
-    For class k, r_k = log((p_k / |p_k|_1) / (q_k / |q_k|_1)) with p_k = 1 + the column sums of the
-    binarised features of the rows of class k and q_k the same over the other rows; a class-balanced
-    binary logistic regression is fitted on x * r_k, and its weights fold back into one linear model
-    over x: W[:, k] = r_k * w_k, b[k] = its intercept."""
-    import scipy.sparse as sp
+def nb_ratios(X, y):
+    """nb_ratios returns, for each class k, Wang & Manning's log-count ratio r_k = log((p_k / |p_k|_1) /
+    (q_k / |q_k|_1)), p_k = 1 + the column sums of the binarised features of the rows of class k and
+    q_k the same over the other rows."""
     Xb = X.copy()
     Xb.data = np.ones_like(Xb.data)
-    W = np.zeros((X.shape[1], 3))
-    b = np.zeros(3)
+    out = []
     for k in range(3):
         p = 1.0 + np.asarray(Xb[y == k].sum(0)).ravel()
         q = 1.0 + np.asarray(Xb[y != k].sum(0)).ravel()
-        r = np.log((p / p.sum()) / (q / q.sum()))
+        out.append(np.log((p / p.sum()) / (q / q.sum())))
+    return out
+
+
+def train_nblr(X, y, C, seed):
+    """train_nblr: the NB-LR member (Wang & Manning 2012's NBSVM with logistic loss), one-vs-rest.
+    For class k (r_k from nb_ratios), a class-balanced binary logistic regression is fitted on
+    x * r_k, and its weights fold back into one linear model over x: W[:, k] = r_k * w_k, b[k] = its
+    intercept."""
+    import scipy.sparse as sp
+    W = np.zeros((X.shape[1], 3))
+    b = np.zeros(3)
+    for k, r in enumerate(nb_ratios(X, y)):
         clf = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, tol=1e-5, random_state=seed)
         clf.fit(X @ sp.diags(r), (y == k).astype(int))
         W[:, k] = r * clf.coef_.ravel()
