@@ -63,22 +63,30 @@ func realConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
+// realRig starts the pipeline with the real models (realConfig) on a real embedded NATS server
+// and returns the rig that feeds it; everything stops when the test ends.
+func realRig(t testing.TB) *rig {
+	t.Helper()
+	cfg := realConfig(t)
+	parts, closeParts, err := OpenParts(cfg, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = closeParts() })
+	srv := testenv.RunJetStream(t)
+	startComponent(t, srv.ClientURL(), cfg, parts, nil)
+	nc, js := connect(t, srv.ClientURL())
+	return &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+}
+
 // End to end with the real models: espeak-ng speech from the held-out corpus, published as a
 // clip and as a stream, gives one result per utterance with every field.
 func TestEndToEndRealModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end with the real models")
 	}
-	cfg := realConfig(t)
-	parts, closeParts, err := OpenParts(cfg, logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeParts()
-	srv := testenv.RunJetStream(t)
-	startComponent(t, srv.ClientURL(), cfg, parts, nil)
-	nc, js := connect(t, srv.ClientURL())
-	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+	r := realRig(t)
+	cfg, js := r.cfg, r.js
 
 	clip := concat(speak(t, "en", corpusSentence(t, "en", 0)), speak(t, "fr", corpusSentence(t, "fr", 0)))
 	r.clip("e2e-clip", wav(clip, 16000), map[string]string{wire.HeaderRole: "patient", wire.HeaderEnd: "true"})
@@ -111,16 +119,8 @@ func TestEndToEndRealModels(t *testing.T) {
 // models and reports sustained utterances per second and the pipeline's own overhead per utterance
 // (end-to-end latency minus ASR and reasoning compute), p50 and p99.
 func BenchmarkPipelineRealModels(b *testing.B) {
-	cfg := realConfig(b)
-	parts, closeParts, err := OpenParts(cfg, logger(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer closeParts()
-	srv := testenv.RunJetStream(b)
-	startComponent(b, srv.ClientURL(), cfg, parts, nil)
-	nc, js := connect(b, srv.ClientURL())
-	r := &rig{t: b, srv: srv, nc: nc, js: js, cfg: cfg}
+	r := realRig(b)
+	cfg, js := r.cfg, r.js
 	langs := []string{"en", "fr", "de", "vi", "zh"}
 	var clips [][]byte
 	for i, l := range langs {
