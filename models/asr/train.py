@@ -110,6 +110,23 @@ def augment(x, rng, max_len, p_noise=0.6, p_phone=0.4):
     return x[:max_len].astype(np.float32)
 
 
+def silence(n, rng):
+    """silence returns n samples with no speech: digital zero, white noise or brown noise (the last
+    made a sentence appear out of nothing before it was trained on), sometimes through the
+    telephone band."""
+    r = rng.random()
+    if r < 0.2:
+        return np.zeros(n, np.float32)
+    noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(n).astype(np.float32)
+    if r < 0.6:
+        noise = np.cumsum(noise)
+        noise -= np.convolve(noise, np.ones(64) / 64, mode="same")
+    x = (noise / (np.abs(noise).max() + 1e-6) * rng.uniform(1e-3, 0.5)).astype(np.float32)
+    if rng.random() < 0.3:
+        x = resample_poly(mulaw(np.clip(resample_poly(x, 1, 2), -1, 1)), 2, 1).astype(np.float32)[:n]
+    return x
+
+
 def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phone=0.4):
     c = vocab.c
     audios, seqs, ignores, ctc_targets, silents = [], [], [], [], []
@@ -120,7 +137,7 @@ def make_batch(split, idxs, vocab, rng, max_len, train=True, p_noise=0.6, p_phon
         if train:
             x = augment(x, rng, max_len, p_noise, p_phone)
             if silent:
-                x = x * 0.0 if rng.random() < 0.3 else x * 0.0 + np.random.default_rng(rng.randrange(1 << 30)).standard_normal(len(x)).astype(np.float32) * rng.uniform(1e-4, 0.02)
+                x = silence(len(x), rng)
         lang = m["lang"] if not silent else rng.choice(LANGS)
         text = vocab.encode_text(m["text"])
         prompt = [c(TOKEN_SOT), c(LANG_TOKEN[lang]), c(TOKEN_TRANSCRIBE), c(TOKEN_NOT)]
