@@ -104,11 +104,13 @@ func open(t testing.TB, cfg config.ASR, workers int) *Engine {
 	return e
 }
 
-// whisperCLI runs whisper-cli with the settings equivalent to cfg and returns the text of each
-// file (segments trimmed and joined like Result.Text) and its stderr.
-func whisperCLI(t testing.TB, cfg config.ASR, lang string, files ...string) ([]string, string) {
-	t.Helper()
-	args := []string{"-m", cfg.Model, "-l", lang, "-bs", "1", "-bo", "1", "-t", itoa(cfg.Threads), "-nt"}
+// cliArgs is whisper-cli's command line for the engine's decoding settings in cfg (greedy, one
+// candidate, no carried-over text context) and language lang ("auto" detects).
+func cliArgs(cfg config.ASR, lang string) []string {
+	args := []string{"-m", cfg.Model, "-l", lang, "-bs", "1", "-bo", "1", "-t", itoa(cfg.Threads), "-mc", "0"}
+	if cfg.NoTimestamps {
+		args = append(args, "-nt")
+	}
 	if cfg.NoFallback {
 		args = append(args, "-nf")
 	}
@@ -121,6 +123,14 @@ func whisperCLI(t testing.TB, cfg config.ASR, lang string, files ...string) ([]s
 	if cfg.VADModel != "" {
 		args = append(args, "--vad", "-vm", cfg.VADModel)
 	}
+	return args
+}
+
+// whisperCLI runs whisper-cli with the settings equivalent to cfg and returns the text of each
+// file (segments trimmed and joined like Result.Text) and its stderr.
+func whisperCLI(t testing.TB, cfg config.ASR, lang string, files ...string) ([]string, string) {
+	t.Helper()
+	args := cliArgs(cfg, lang)
 	dir := t.TempDir()
 	var texts []string
 	var stderr strings.Builder
@@ -151,7 +161,16 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // TestSameTextAsWhisperCLI is the parity check: on the same model, audio and settings, the Go
 // stage and whisper-cli decode the same text.
 func TestSameTextAsWhisperCLI(t *testing.T) {
-	cfg := testConfig(t)
+	for _, ts := range []bool{false, true} {
+		t.Run("timestamps="+strconv.FormatBool(ts), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.NoTimestamps = !ts
+			sameTextAsWhisperCLI(t, cfg)
+		})
+	}
+}
+
+func sameTextAsWhisperCLI(t *testing.T, cfg config.ASR) {
 	e := open(t, cfg, 1)
 	clips := speechClips(t)
 	if e.windowSamples() >= 11*SampleRate {
