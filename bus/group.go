@@ -135,7 +135,7 @@ func (g *Group) rebalance(ctx context.Context) {
 		return
 	default:
 	}
-	var owned []int
+	var owned, started, handed []int
 	for p := range g.cons {
 		mine := owner(members, p) == g.id
 		c, running := g.running[p]
@@ -148,10 +148,10 @@ func (g *Group) rebalance(ctx context.Context) {
 				continue
 			}
 			g.running[p] = c
-			g.bus.log.Info("consuming partition", "partition", p, "member", g.id, "members", len(members))
+			started = append(started, p)
 		case !mine && running:
 			delete(g.running, p)
-			g.bus.log.Info("handing a partition over", "partition", p, "member", g.id, "members", len(members))
+			handed = append(handed, p)
 			go func() {
 				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
@@ -161,6 +161,16 @@ func (g *Group) rebalance(ctx context.Context) {
 		if mine {
 			owned = append(owned, p)
 		}
+	}
+	if len(started) > 0 || len(handed) > 0 {
+		// One line per change: the partitions this member consumes now, and what moved.
+		var running []int
+		for p := range g.running {
+			running = append(running, p)
+		}
+		sort.Ints(running)
+		g.bus.log.Info("partitions assigned", "member", g.id, "members", len(members),
+			"consuming", running, "started", started, "handed_over", handed)
 	}
 	g.owned = owned
 }

@@ -159,31 +159,19 @@ func (d *clusterDaemon) publishedTotal() float64 {
 	return n
 }
 
-// owned is the set of partitions the daemon's current member consumes, from its "consuming
-// partition" and "handing a partition over" log lines.
+// owned is the set of partitions the daemon consumes now: its last "partitions assigned" line.
 func (d *clusterDaemon) owned() []int {
-	member := ""
-	set := map[int]bool{}
+	var out []int
 	for _, m := range d.logLines() {
-		p, ok := m["partition"].(float64)
-		if !ok {
+		if m["msg"] != "partitions assigned" {
 			continue
 		}
-		if mem, _ := m["member"].(string); mem != member {
-			member, set = mem, map[int]bool{} // a new run of the daemon
-		}
-		switch m["msg"] {
-		case "consuming partition":
-			set[int(p)] = true
-		case "handing a partition over":
-			delete(set, int(p))
+		out = out[:0]
+		ps, _ := m["consuming"].([]any)
+		for _, p := range ps {
+			out = append(out, int(p.(float64)))
 		}
 	}
-	var out []int
-	for p := range set {
-		out = append(out, p)
-	}
-	sort.Ints(out)
 	return out
 }
 
