@@ -59,23 +59,8 @@ func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 // run, load excluded), go/cli, the steady-state ratio (1.00 means equal), and go/cli-best, the
 // ratio of each side's fastest batch (whisper-cli: the cold run or a third of the triple run),
 // which other load on a shared machine disturbs least.
-//
-// Both sides always run the same decoding settings. Sub-benchmark timestamps=false is how the
-// bundled model was trained (<|notimestamps|> in its prompt, whisper-cli -nt); timestamps=true is
-// the default configuration (asr.no_timestamps false), where whisper.cpp also applies its
-// timestamp rules to every token's logits. Comparing the Go stage in one mode with whisper-cli in
-// the other once made the Go stage look 11 % slower than it is.
 func BenchmarkGoVsWhisperCLI(b *testing.B) {
-	for _, ts := range []bool{false, true} {
-		b.Run("timestamps="+strconv.FormatBool(ts), func(b *testing.B) {
-			cfg := testConfig(b)
-			cfg.NoTimestamps = !ts
-			benchGoVsWhisperCLI(b, cfg)
-		})
-	}
-}
-
-func benchGoVsWhisperCLI(b *testing.B, cfg config.ASR) {
+	cfg := testConfig(b)
 	cfg.Languages = Languages() // no restriction, so both detect the same language
 	var files []string
 	for _, c := range speechClips(b) {

@@ -105,7 +105,9 @@ func open(t testing.TB, cfg config.ASR, workers int) *Engine {
 }
 
 // cliArgs is whisper-cli's command line for the engine's decoding settings in cfg (greedy, one
-// candidate, no carried-over text context) and language lang ("auto" detects).
+// candidate, no carried-over text context) and language lang ("auto" detects). -nt follows
+// asr.no_timestamps; whisper.cpp forces it anyway for models with two decoder layers, such as the
+// bundled one.
 func cliArgs(cfg config.ASR, lang string) []string {
 	args := []string{"-m", cfg.Model, "-l", lang, "-bs", "1", "-bo", "1", "-t", itoa(cfg.Threads), "-mc", "0"}
 	if cfg.NoTimestamps {
@@ -161,16 +163,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // TestSameTextAsWhisperCLI is the parity check: on the same model, audio and settings, the Go
 // stage and whisper-cli decode the same text.
 func TestSameTextAsWhisperCLI(t *testing.T) {
-	for _, ts := range []bool{false, true} {
-		t.Run("timestamps="+strconv.FormatBool(ts), func(t *testing.T) {
-			cfg := testConfig(t)
-			cfg.NoTimestamps = !ts
-			sameTextAsWhisperCLI(t, cfg)
-		})
-	}
-}
-
-func sameTextAsWhisperCLI(t *testing.T, cfg config.ASR) {
+	cfg := testConfig(t)
 	e := open(t, cfg, 1)
 	clips := speechClips(t)
 	if e.windowSamples() >= 11*SampleRate {
