@@ -25,9 +25,9 @@ const (
 	MemberTTL = 4 * time.Second
 )
 
-// Group consumes the partitions this instance owns. Ownership is rendezvous hashing of the
-// partitions over the live instances (the keys of MembersBucket), so instances share the
-// partitions evenly and a change of membership moves only the partitions it must. The
+// Group consumes the partitions this instance owns. Ownership is rendezvous hashing with bounded
+// load of the partitions over the live instances (the keys of MembersBucket, see assign), so
+// instances share the partitions evenly and a change of membership moves few partitions. The
 // consumers' pinned priority group makes ownership exclusive on the server side too: a partition
 // handed over (or left by a dead instance) is delivered to the new owner only once the old one
 // has stopped pulling for the consumer's PinnedTTL.
@@ -102,17 +102,35 @@ func (g *Group) loop() {
 	}
 }
 
-// owner is the rendezvous owner of partition p among members.
-func owner(members []string, p int) string {
-	best, bestH := "", uint64(0)
-	for _, m := range members {
-		// A cryptographic hash: member ids share long prefixes, which weak hashes keep correlated.
-		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", m, p)))
-		if v := binary.BigEndian.Uint64(sum[:8]); best == "" || v > bestH {
-			best, bestH = m, v
+// assign maps each of n partitions to its owner among members: rendezvous hashing with bounded
+// load. Each partition goes to the member that ranks it highest among those still below
+// ceil(n/len(members)) partitions, so every instance computes the same assignment, the members
+// share the partitions evenly (plain rendezvous hashing gave all 8 to one of two instances about
+// once in 128 joins), and a change of membership still moves few partitions.
+func assign(members []string, n int) []string {
+	limit := (n + len(members) - 1) / len(members)
+	load := make(map[string]int, len(members))
+	out := make([]string, n)
+	ranked := make([]string, len(members))
+	for p := 0; p < n; p++ {
+		copy(ranked, members)
+		sort.SliceStable(ranked, func(a, b int) bool { return score(ranked[a], p) > score(ranked[b], p) })
+		for _, m := range ranked {
+			if load[m] < limit {
+				out[p] = m
+				load[m]++
+				break
+			}
 		}
 	}
-	return best
+	return out
+}
+
+// score is member m's rendezvous weight for partition p. A cryptographic hash: member ids share
+// long prefixes, which weak hashes keep correlated.
+func score(m string, p int) uint64 {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", m, p)))
+	return binary.BigEndian.Uint64(sum[:8])
 }
 
 func (g *Group) rebalance(ctx context.Context) {
@@ -136,8 +154,9 @@ func (g *Group) rebalance(ctx context.Context) {
 	default:
 	}
 	var owned, started, handed []int
+	owners := assign(members, len(g.cons))
 	for p := range g.cons {
-		mine := owner(members, p) == g.id
+		mine := owners[p] == g.id
 		c, running := g.running[p]
 		switch {
 		case mine && !running:
