@@ -75,6 +75,16 @@ def alaw(x, A=87.6):
     return np.sign(x) * xr
 
 
+def noise(n, seed, brown):
+    """noise returns n samples of white Gaussian noise from seed, or brownish noise (its running
+    sum with the slow drift removed) when brown is set."""
+    x = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+    if brown:
+        x = np.cumsum(x)
+        x -= np.convolve(x, np.ones(64) / 64, mode="same")
+    return x
+
+
 def augment(x, rng, max_len, p_noise=0.6, p_phone=0.4):
     """augment applies speed, gain, telephone-band / G.711, noise and offset augmentation."""
     if rng.random() < 0.5:
@@ -89,12 +99,10 @@ def augment(x, rng, max_len, p_noise=0.6, p_phone=0.4):
     if rng.random() < p_noise:
         snr = rng.uniform(8, 40)
         p = np.mean(x**2) + 1e-9
-        noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(len(x)).astype(np.float32)
-        if rng.random() < 0.5:  # brownish noise
-            noise = np.cumsum(noise)
-            noise -= np.convolve(noise, np.ones(64) / 64, mode="same")
-        noise *= math.sqrt(p / (np.mean(noise**2) + 1e-9) / 10 ** (snr / 10))
-        x = x + noise
+        seed = rng.randrange(1 << 30)
+        nz = noise(len(x), seed, rng.random() < 0.5)
+        nz *= math.sqrt(p / (np.mean(nz**2) + 1e-9) / 10 ** (snr / 10))
+        x = x + nz
     if rng.random() < p_phone:  # telephone: 8 kHz, band-limited, G.711
         y = resample_poly(x, 1, 2)
         if rng.random() < 0.7:
@@ -117,11 +125,8 @@ def silence(n, rng):
     r = rng.random()
     if r < 0.2:
         return np.zeros(n, np.float32)
-    noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(n).astype(np.float32)
-    if r < 0.6:
-        noise = np.cumsum(noise)
-        noise -= np.convolve(noise, np.ones(64) / 64, mode="same")
-    x = (noise / (np.abs(noise).max() + 1e-6) * rng.uniform(1e-3, 0.5)).astype(np.float32)
+    nz = noise(n, rng.randrange(1 << 30), r < 0.6)
+    x = (nz / (np.abs(nz).max() + 1e-6) * rng.uniform(1e-3, 0.5)).astype(np.float32)
     if rng.random() < 0.3:
         x = resample_poly(mulaw(np.clip(resample_poly(x, 1, 2), -1, 1)), 2, 1).astype(np.float32)[:n]
     return x
