@@ -111,17 +111,16 @@ func assign(members []string, n int) []string {
 	limit := (n + len(members) - 1) / len(members)
 	load := make(map[string]int, len(members))
 	out := make([]string, n)
-	ranked := make([]string, len(members))
 	for p := 0; p < n; p++ {
-		copy(ranked, members)
-		sort.SliceStable(ranked, func(a, b int) bool { return score(ranked[a], p) > score(ranked[b], p) })
-		for _, m := range ranked {
-			if load[m] < limit {
-				out[p] = m
-				load[m]++
-				break
+		// The member ranking p highest among those with room (ties go to the first in members).
+		best, bestScore := "", uint64(0)
+		for _, m := range members {
+			if s := score(m, p); load[m] < limit && (best == "" || s > bestScore) {
+				best, bestScore = m, s
 			}
 		}
+		out[p] = best
+		load[best]++
 	}
 	return out
 }
