@@ -156,3 +156,69 @@ func TestStreamVADWorkIsBounded(t *testing.T) {
 		t.Fatalf("the VAD analysed %d samples for %d samples of audio (limit %d): it re-reads the whole buffer", v.n, len(pcm), limit)
 	}
 }
+
+// runChunked streams pcm in chunks of ms milliseconds (in order) and returns the cuts, as call
+// positions, and whether every chunk was released exactly once per utterance using it or as silence.
+func runChunked(t *testing.T, v VAD, pcm []float32, ms int) (cuts []Cut, unreleased []tok) {
+	t.Helper()
+	n := SampleRate * ms / 1000
+	ch := NewChannel[tok](v, Options{})
+	released := map[tok]bool{}
+	take := func(utts []Utterance[tok], silent []tok) {
+		for _, s := range silent {
+			released[s] = true
+		}
+		for _, u := range utts {
+			cuts = append(cuts, Cut{u.Start, u.Start + int64(len(u.PCM))})
+			for _, k := range u.Tokens {
+				released[k] = true
+			}
+		}
+	}
+	total := 0
+	for i := 0; i*n < len(pcm); i++ {
+		utts, silent, err := ch.Push(int64(i*n), pcm[i*n:min((i+1)*n, len(pcm))], tok(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		take(utts, silent)
+		total++
+	}
+	utts, silent, err := ch.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	take(utts, silent)
+	for i := 0; i < total; i++ {
+		if !released[tok(i)] {
+			unreleased = append(unreleased, tok(i))
+		}
+	}
+	return cuts, unreleased
+}
+
+// Any chunk length from 10 ms to 1 s gives the utterances clip mode gives, within one chunk or
+// one VAD frame (30 ms; the frames are aligned to the audio analysed): telephony sends 20 ms frames.
+func TestStreamChunkLengthDoesNotChangeTheCuts(t *testing.T) {
+	pcm := bursts(9, [2]float64{0.5, 1.7}, [2]float64{3.1, 4.0}, [2]float64{5.5, 6.9}, [2]float64{7.6, 9})
+	want, err := Clip(pcm, Energy{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ms := range []int{10, 20, 40, 200, 1000} {
+		got, unreleased := runChunked(t, Energy{}, pcm, ms)
+		if len(unreleased) > 0 {
+			t.Errorf("%d ms chunks: chunks %v never released", ms, unreleased)
+		}
+		if len(got) != len(want) {
+			t.Errorf("%d ms chunks: %d utterances %v; clip mode gives %d %v", ms, len(got), got, len(want), want)
+			continue
+		}
+		tol := int64(SampleRate * max(ms, frameMS) / 1000)
+		for i := range want {
+			if abs(got[i].Start-want[i].Start) > tol || abs(got[i].End-want[i].End) > tol {
+				t.Errorf("%d ms chunks: utterance %d is %v; clip mode %v", ms, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -72,9 +72,10 @@ func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K],
 		c.speech = true
 	}
 	if !c.speech {
-		// No speech yet: release every chunk but the last, which stays as the onset of speech
-		// that may begin at its end.
-		silent = append(silent, c.keepLast()...)
+		// No speech yet: release the chunks older than the onset window, which stays as the
+		// onset of speech that may begin in it (the VAD needs its minimum speech length and the
+		// cut its padding before the onset, whatever the chunk length).
+		silent = append(silent, c.keepRecent(c.onset())...)
 		return utts, silent, nil
 	}
 	trailing := tail
@@ -135,19 +136,39 @@ func (c *Channel[K]) cut(spans []Span) ([]Utterance[K], []K) {
 	return out, nil
 }
 
-func (c *Channel[K]) keepLast() []K {
-	if len(c.tokens) <= 1 {
+// onset is the audio kept while no speech has been heard: the pause window and its context,
+// plus the padding kept before speech.
+func (c *Channel[K]) onset() int64 {
+	return samples(c.opts.Pause) + tailContext + samples(c.opts.Pad)
+}
+
+// keepRecent releases the oldest chunks while the chunks after them still cover at least window
+// samples, and returns their tokens.
+func (c *Channel[K]) keepRecent(window int64) []K {
+	n := len(c.buf)
+	k := 0 // the first chunk kept
+	for i := len(c.tokens) - 1; i >= 1; i-- {
+		if int64(n-c.ends[i-1]) >= window {
+			k = i
+			break
+		}
+	}
+	if k == 0 {
 		return nil
 	}
-	k := len(c.tokens) - 1
 	released := append([]K(nil), c.tokens[:k]...)
 	cut := c.ends[k-1]
-	// The kept chunk starts where it said it does, as it would after a replay from it.
+	// The kept chunks start where the first of them said it does, as they would after a replay
+	// from it.
 	c.start = c.poss[k]
 	c.buf = append(c.buf[:0], c.buf[cut:]...)
-	c.tokens = []K{c.tokens[k]}
-	c.ends = []int{len(c.buf)}
-	c.poss = []int64{c.poss[k]}
+	c.tokens = append(c.tokens[:0], c.tokens[k:]...)
+	c.poss = append(c.poss[:0], c.poss[k:]...)
+	ends := c.ends[k:]
+	for i := range ends {
+		ends[i] -= cut
+	}
+	c.ends = append(c.ends[:0], ends...)
 	return released
 }
 
