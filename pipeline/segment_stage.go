@@ -177,9 +177,9 @@ func (s *segmentStage) Process(ctx context.Context, w int, it stages.Item[*Work]
 	if err != nil {
 		return headerReject(err)
 	}
-	callID := wire.CallID(msg.Header, msg.Subject)
-	if err := wire.ValidCallID(callID); err != nil {
-		return stages.Reject(wire.ReasonBadHeader, "%s: %v", wire.HeaderCallID, err)
+	callID, err := wire.CheckCallID(msg.Header, msg.Subject)
+	if err != nil {
+		return headerReject(err)
 	}
 	if mode == wire.ModeClip {
 		return s.clip(ctx, it, callID, out)
@@ -260,8 +260,8 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 		opt.SampleRate = declared
 	}
 	if c := msg.Header.Get(wire.HeaderChannels); c != "" {
-		if opt.Channels, err = strconv.Atoi(strings.TrimSpace(c)); err != nil || opt.Channels < 1 {
-			return stages.Reject(wire.ReasonBadHeader, "%s: %q is not a channel count", wire.HeaderChannels, c)
+		if opt.Channels, err = strconv.Atoi(strings.TrimSpace(c)); err != nil || opt.Channels < 1 || opt.Channels > wire.MaxChannels {
+			return stages.Reject(wire.ReasonBadHeader, "%s: %q is not a channel count between 1 and %d", wire.HeaderChannels, c, wire.MaxChannels)
 		}
 	}
 	mixed, err := audio.Decode(data, opt)
@@ -461,9 +461,30 @@ func (s *segmentStage) gap(calls map[string]*callState, st *callState, out stage
 }
 
 // apply feeds an in-order chunk to the channel segmenters. The chunk's own problems reject it
-// (the call goes on); expected advances either way.
+// (the call goes on); expected advances either way, and an End chunk ends the call either way.
 func (s *segmentStage) apply(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) error {
 	st.expected = c.Seq + 1
+	err := s.feed(st, c, msg, deps, out)
+	if c.End {
+		s.end(st, c, deps, out)
+	}
+	return err
+}
+
+// end cuts what a call holds and sends its summary. Chunks held after the End chunk belong to
+// no call: they are rejected, and a late redelivery would start a fresh state (and dedupe).
+func (s *segmentStage) end(st *callState, c wire.Chunk, deps []*stages.Txn, out stages.Emitter[*Work]) {
+	s.flush(st, out)
+	out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID, Always: true})
+	for q, h := range st.pending {
+		s.m.chunkProblem(wire.ReasonLateChunk)
+		stages.Release(h.deps, stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after chunk %d ended the stream", q, c.Seq))
+		delete(st.pending, q)
+	}
+}
+
+// feed decodes an in-order chunk and pushes it to the channel segmenters.
+func (s *segmentStage) feed(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) error {
 	frame := c.Codec.BytesPerSample() * c.Channels
 	if len(msg.Data)%frame != 0 {
 		s.m.chunkProblem(wire.ReasonTruncated)
@@ -481,39 +502,34 @@ func (s *segmentStage) apply(st *callState, c wire.Chunk, msg *Message, deps []*
 		}
 	}
 	st.roles = c.Roles
-	start := time.Now()
-	if len(msg.Data) > 0 {
-		format, _ := formatOf(string(c.Codec))
-		pcms := make([][]float32, c.Channels)
-		for i := range pcms {
-			a, err := audio.Decode(msg.Data, audio.Options{Format: format, SampleRate: c.Rate, Channels: c.Channels, Channel: i + 1})
-			if err != nil {
-				return decodeReject(err)
-			}
-			pcms[i] = a.Samples
-		}
-		pos := st.next16
-		if c.Offset >= 0 {
-			pos = c.Offset * segment.SampleRate / int64(c.Rate)
-		} else if pos < 0 {
-			pos = int64(c.Seq) * int64(len(pcms[0]))
-		}
-		st.next16 = pos + int64(len(pcms[0]))
-		for i, pcm := range pcms {
-			stages.Retain(deps)
-			utts, silent, err := st.chans[i].Push(pos, pcm, deps[0])
-			stages.Release(silent, nil)
-			s.emit(st, i, utts, start, out)
-			if err != nil {
-				return fmt.Errorf("voice activity detection: %w", err)
-			}
-		}
+	if len(msg.Data) == 0 {
+		return nil
 	}
-	if c.End {
-		s.flush(st, out)
-		out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID})
-		// The call is over; a late redelivery would start a fresh state (and dedupe).
-		st.pending = map[uint64]heldChunk{}
+	start := time.Now()
+	format, _ := formatOf(string(c.Codec))
+	pcms := make([][]float32, c.Channels)
+	for i := range pcms {
+		a, err := audio.Decode(msg.Data, audio.Options{Format: format, SampleRate: c.Rate, Channels: c.Channels, Channel: i + 1})
+		if err != nil {
+			return decodeReject(err)
+		}
+		pcms[i] = a.Samples
+	}
+	pos := st.next16
+	if c.Offset >= 0 {
+		pos = c.Offset * segment.SampleRate / int64(c.Rate)
+	} else if pos < 0 {
+		pos = int64(c.Seq) * int64(len(pcms[0]))
+	}
+	st.next16 = pos + int64(len(pcms[0]))
+	for i, pcm := range pcms {
+		stages.Retain(deps)
+		utts, silent, err := st.chans[i].Push(pos, pcm, deps[0])
+		stages.Release(silent, nil)
+		s.emit(st, i, utts, start, out)
+		if err != nil {
+			return fmt.Errorf("voice activity detection: %w", err)
+		}
 	}
 	return nil
 }

@@ -242,7 +242,7 @@ func (p *Pipeline[T]) work(stage, w int) {
 }
 
 func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out Emitter[T]) {
-	if allFailed(it.Deps) {
+	if !it.Always && allFailed(it.Deps) {
 		// Every input this item serves has failed already: skip the work.
 		if spec.OnError != nil {
 			spec.OnError(it, it.Deps[0].Failed())

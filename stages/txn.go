@@ -148,6 +148,9 @@ type Item[T any] struct {
 	Deps []*Txn
 	// Key routes items of one key (a call and its channel) to the same worker of a keyed stage.
 	Key string
+	// Always runs the item even when every input it depends on has failed already (a call's
+	// summary after its End chunk was rejected); other items are then skipped.
+	Always bool
 }
 
 // isSoft reports errors that say nothing about the input itself.

@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
 
 // Header names of audio input. Every name starts with "Sentio-"; values are plain text.
 const (
-	// HeaderCallID is the call id; the last subject token is used when it is absent.
+	// HeaderCallID repeats the call id, which is the last token of the subject (the subject is
+	// what partitioning and permissions see). Optional; a value that disagrees with the subject is
+	// rejected as bad_header.
 	HeaderCallID = "Sentio-Call-Id"
 	// HeaderMode is "clip" (one message is a whole recording) or "stream" (ordered chunks of a
 	// live call). Absent means clip.
@@ -127,6 +130,16 @@ type Chunk struct {
 	Offset int64
 }
 
+// MaxSeq is the highest chunk sequence number accepted: a billion 10 ms chunks (four months),
+// far from where positions computed from it could overflow.
+const MaxSeq = 1 << 30
+
+// MaxCallLength bounds a chunk's Sentio-Offset: positions stay far from integer overflow.
+const MaxCallLength = 31 * 24 * time.Hour
+
+// MaxChannels is the most interleaved channels a chunk or clip may declare.
+const MaxChannels = 8
+
 // ModeOf returns the mode the headers declare (clip when absent).
 func ModeOf(h nats.Header) (Mode, error) {
 	switch v := strings.ToLower(strings.TrimSpace(h.Get(HeaderMode))); v {
@@ -139,15 +152,26 @@ func ModeOf(h nats.Header) (Mode, error) {
 	}
 }
 
-// CallID returns the call id from the header or, failing that, the last token of subject.
-func CallID(h nats.Header, subject string) string {
-	if v := strings.TrimSpace(h.Get(HeaderCallID)); v != "" {
-		return v
-	}
+// CallID returns the call id: the last token of subject. Headers never override it.
+func CallID(_ nats.Header, subject string) string {
 	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
 		return subject[i+1:]
 	}
 	return subject
+}
+
+// CheckCallID returns the call id of a message (the last subject token), or an error when it is
+// not a valid call id or a Sentio-Call-Id header disagrees with it.
+func CheckCallID(h nats.Header, subject string) (string, error) {
+	id := CallID(h, subject)
+	if err := ValidCallID(id); err != nil {
+		return id, &HeaderError{HeaderCallID, ReasonBadHeader, "the subject's last token: " + err.Error()}
+	}
+	if v := h.Get(HeaderCallID); v != "" && v != id {
+		return id, &HeaderError{HeaderCallID, ReasonBadHeader, fmt.Sprintf(
+			"%q disagrees with the call id %q of the subject %q; the subject names the call (drop the header or make it equal)", v, id, subject)}
+	}
+	return id, nil
 }
 
 // Roles splits a HeaderRole value for n channels; missing roles are "unknown".
@@ -171,8 +195,8 @@ func ParseChunk(h nats.Header, subject string) (Chunk, error) {
 		return c, &HeaderError{HeaderSeq, ReasonMissingHeader, "a stream-mode chunk needs its sequence number (0, 1, 2 ...)"}
 	}
 	var err error
-	if c.Seq, err = strconv.ParseUint(strings.TrimSpace(seq), 10, 64); err != nil {
-		return c, &HeaderError{HeaderSeq, ReasonBadHeader, fmt.Sprintf("%q is not a non-negative integer", seq)}
+	if c.Seq, err = strconv.ParseUint(strings.TrimSpace(seq), 10, 64); err != nil || c.Seq > MaxSeq {
+		return c, &HeaderError{HeaderSeq, ReasonBadHeader, fmt.Sprintf("%q is not an integer between 0 and %d", seq, uint64(MaxSeq))}
 	}
 	c.End = strings.EqualFold(strings.TrimSpace(h.Get(HeaderEnd)), "true")
 	codec := Codec(strings.ToLower(strings.TrimSpace(h.Get(HeaderCodec))))
@@ -191,14 +215,16 @@ func ParseChunk(h nats.Header, subject string) (Chunk, error) {
 		return c, &HeaderError{HeaderRate, ReasonBadRate, fmt.Sprintf("%q is not a sample rate between 4000 and 192000 Hz", rate)}
 	}
 	if ch := h.Get(HeaderChannels); ch != "" {
-		if c.Channels, err = strconv.Atoi(strings.TrimSpace(ch)); err != nil || c.Channels < 1 || c.Channels > 8 {
+		if c.Channels, err = strconv.Atoi(strings.TrimSpace(ch)); err != nil || c.Channels < 1 || c.Channels > MaxChannels {
 			return c, &HeaderError{HeaderChannels, ReasonBadHeader, fmt.Sprintf("%q is not a channel count between 1 and 8", ch)}
 		}
 	}
 	c.Roles = Roles(h.Get(HeaderRole), c.Channels)
 	if off := h.Get(HeaderOffset); off != "" {
-		if c.Offset, err = strconv.ParseInt(strings.TrimSpace(off), 10, 64); err != nil || c.Offset < 0 {
-			return c, &HeaderError{HeaderOffset, ReasonBadHeader, fmt.Sprintf("%q is not a non-negative sample offset", off)}
+		maxOff := int64(MaxCallLength/time.Second) * int64(c.Rate)
+		if c.Offset, err = strconv.ParseInt(strings.TrimSpace(off), 10, 64); err != nil || c.Offset < 0 || c.Offset > maxOff {
+			return c, &HeaderError{HeaderOffset, ReasonBadHeader, fmt.Sprintf(
+				"%q is not a sample offset between 0 and %d (%s at %d Hz)", off, maxOff, MaxCallLength, c.Rate)}
 		}
 	}
 	return c, nil

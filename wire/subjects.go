@@ -8,17 +8,25 @@ import (
 // SummarySuffix is the last subject token of a call summary: <result_subject>.<call_id>.summary.
 const SummarySuffix = "summary"
 
-// ValidCallID reports whether id can be one subject token: non-empty, at most 128 bytes, without
-// spaces, dots, wildcards or control characters.
+// MaxCallIDLen is the longest call id, in bytes.
+const MaxCallIDLen = 128
+
+// ValidCallID reports whether id is a call id: 1 to 128 bytes of ASCII letters, digits and
+// '-', '_', ':', '=', '@', '+'. The set is safe as one NATS subject token, in file names, logs and
+// URLs; anything else (dots, wildcards, spaces, '/', control characters, non-ASCII) is refused.
 func ValidCallID(id string) error {
 	if id == "" {
 		return fmt.Errorf("call id is empty")
 	}
-	if len(id) > 128 {
-		return fmt.Errorf("call id is %d bytes long; at most 128 are allowed", len(id))
+	if len(id) > MaxCallIDLen {
+		return fmt.Errorf("call id is %d bytes long; at most %d are allowed", len(id), MaxCallIDLen)
 	}
-	if strings.ContainsAny(id, " .*>\t\r\n") {
-		return fmt.Errorf("call id %q contains a space, dot or wildcard; use letters, digits, '-' and '_'", id)
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_:=@+", c) >= 0 {
+			continue
+		}
+		return fmt.Errorf("call id %q has %q at byte %d; use ASCII letters, digits and - _ : = @ +", id, c, i)
 	}
 	return nil
 }

@@ -121,3 +121,41 @@ func TestParseChunk(t *testing.T) {
 		})
 	}
 }
+
+func TestValidCallIDRefusesUnsafeCharacters(t *testing.T) {
+	for _, id := range []string{"", "a.b", "a b", "a*", "a>", "a/b", "a\x00b", "a\x7fb", "caf\xc3\xa9", "\xff", strings.Repeat("x", 129)} {
+		if ValidCallID(id) == nil {
+			t.Errorf("ValidCallID(%q) = nil; want an error", id)
+		}
+	}
+	for _, id := range []string{"call-1", "A_b:c=d@e+f", strings.Repeat("x", 128)} {
+		if err := ValidCallID(id); err != nil {
+			t.Errorf("ValidCallID(%q) = %v", id, err)
+		}
+	}
+}
+
+func TestCallIDComesFromTheSubject(t *testing.T) {
+	h := nats.Header{}
+	h.Set(HeaderCallID, "victim")
+	if id, err := CheckCallID(h, "sentio.audio.3.attacker"); err == nil || id != "attacker" {
+		t.Fatalf("a disagreeing header gave %q, %v; want attacker and an error", id, err)
+	}
+	h.Set(HeaderCallID, "same")
+	if id, err := CheckCallID(h, "sentio.audio.same"); err != nil || id != "same" {
+		t.Fatalf("an agreeing header gave %q, %v", id, err)
+	}
+}
+
+func TestChunkPositionsCannotOverflow(t *testing.T) {
+	h := Chunk{CallID: "c", Seq: 0, Codec: CodecS16LE, Rate: 8000, Channels: 1, Offset: -1}.Header()
+	h.Set(HeaderSeq, "18446744073709551615")
+	if _, err := ParseChunk(h, "sentio.audio.c"); err == nil {
+		t.Fatal("seq 2^64-1 accepted")
+	}
+	h.Set(HeaderSeq, "1")
+	h.Set(HeaderOffset, "9223372036854775807")
+	if _, err := ParseChunk(h, "sentio.audio.c"); err == nil {
+		t.Fatal("offset 2^63-1 accepted")
+	}
+}

@@ -1,0 +1,75 @@
+package pipeline
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/sentio-health/sentio/wire"
+)
+
+// dlqCodes reads the DLQ entries of a call until want have arrived and returns their reason codes.
+func (r *rig) dlqCodes(callID string, want int) []string {
+	r.t.Helper()
+	var codes []string
+	for _, m := range collect(r.t, r.js, r.cfg.NATS.DLQStream, wire.Subject(r.cfg.NATS.DLQSubject, callID), want, 10*time.Second) {
+		codes = append(codes, m.Headers().Get(wire.HeaderReasonCode))
+	}
+	return codes
+}
+
+// Chunks 0, 2, then 1 marked as the end: chunk 2 comes after the end of the stream. It is
+// rejected, the summary goes out, and nothing stays in flight.
+func TestStreamChunkHeldPastTheEndSettles(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	cs := chunks("ended", threeBursts, 200)[:3]
+	cs[1].c.End, cs[2].c.End = true, false
+	r.sendChunks([]chunkMsg{cs[0], cs[2], cs[1]})
+	summaryOf(t, r, "ended")
+	r.settled(10 * time.Second)
+	if codes := r.dlqCodes("ended", 1); len(codes) != 1 || codes[0] != wire.ReasonLateChunk {
+		t.Fatalf("DLQ reason codes %v; want one %s for the chunk after the end", codes, wire.ReasonLateChunk)
+	}
+}
+
+// The End chunk itself is rejected (not a whole number of frames): the call still ends with its
+// summary, and the rejection is in the DLQ.
+func TestStreamEndsWhenItsEndChunkIsRejected(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	cs := chunks("badend", threeBursts, 200)
+	last := &cs[len(cs)-1]
+	last.data = append(last.data, 7) // an odd byte count: truncated
+	r.sendChunks(cs)
+	s := summaryOf(t, r, "badend")
+	if s.Utterances != 3 {
+		t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
+	}
+	r.settled(10 * time.Second)
+	if codes := r.dlqCodes("badend", 1); len(codes) != 1 || codes[0] != wire.ReasonTruncated {
+		t.Fatalf("DLQ reason codes %v; want one %s", codes, wire.ReasonTruncated)
+	}
+}
+
+// A header naming another call than the subject is a lie: rejected, and the other call is not touched.
+func TestCallIDHeaderDisagreeingWithTheSubjectIsRejected(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	h := nats.Header{}
+	h.Set(wire.HeaderCallID, "victim")
+	r.publish(wire.Subject(r.cfg.NATS.AudioSubject, "attacker"), h, wav(threeBursts, 16000))
+	if codes := r.dlqCodes("attacker", 1); len(codes) != 1 || codes[0] != wire.ReasonBadHeader {
+		t.Fatalf("DLQ reason codes %v; want one %s", codes, wire.ReasonBadHeader)
+	}
+	r.settled(10 * time.Second)
+	if res := collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.>", 0, 200*time.Millisecond); len(res) != 0 {
+		t.Fatalf("%d results published for a rejected input", len(res))
+	}
+}
+
+func TestClipWithAMillionChannelsIsABadHeader(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	r.clip("wide", s16(threeBursts), map[string]string{wire.HeaderCodec: "pcm_s16le", wire.HeaderRate: "16000", wire.HeaderChannels: "1000000"})
+	if codes := r.dlqCodes("wide", 1); len(codes) != 1 || codes[0] != wire.ReasonBadHeader {
+		t.Fatalf("DLQ reason codes %v; want one %s", codes, wire.ReasonBadHeader)
+	}
+}
