@@ -87,7 +87,21 @@ func maxAckPending(c config.NATS) int {
 	if c.MaxAckPending > 0 {
 		return c.MaxAckPending
 	}
-	return 256
+	return config.Defaults().NATS.MaxAckPending
+}
+
+func replicas(c config.NATS) int {
+	if c.Replicas > 0 {
+		return c.Replicas
+	}
+	return 1
+}
+
+func maxBytes(c config.NATS) int64 {
+	if c.MaxBytes != 0 {
+		return c.MaxBytes
+	}
+	return -1
 }
 
 // quiet is the logger of the retries in Setup and ObjectStore, which have none: their errors are
@@ -98,14 +112,6 @@ var quiet = slog.New(slog.DiscardHandler)
 // again (from another instance, or after a restart) changes nothing.
 func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstream.Consumer, error) {
 	n := NamesOf(c)
-	replicas := c.Replicas
-	if replicas <= 0 {
-		replicas = 1
-	}
-	maxBytes := c.MaxBytes
-	if maxBytes == 0 {
-		maxBytes = -1
-	}
 	streams := []jetstream.StreamConfig{
 		{Name: n.AudioStream, Subjects: []string{n.AudioSubject + ".*"}, Description: "sentio input audio (clips and stream chunks), partitioned by call",
 			SubjectTransform: &jetstream.SubjectTransformConfig{Source: n.AudioSubject + ".*",
@@ -117,9 +123,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 	for _, sc := range streams {
 		sc.Retention = jetstream.LimitsPolicy
 		sc.Storage = jetstream.FileStorage
-		sc.Replicas = replicas
+		sc.Replicas = replicas(c)
 		sc.MaxAge = c.MaxAge
-		sc.MaxBytes = maxBytes
+		sc.MaxBytes = maxBytes(c)
 		if sc.Duplicates == 0 {
 			sc.Duplicates = 2 * time.Minute
 		}
@@ -131,6 +137,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 		}); err != nil {
 			return nil, fmt.Errorf("creating stream %s on %s.>: %w", sc.Name, sc.Subjects[0], err)
 		}
+	}
+	if _, err := ObjectStore(ctx, js, c); err != nil {
+		return nil, err
 	}
 	var out []jetstream.Consumer
 	for p := 0; p < Partitions; p++ {
@@ -185,20 +194,13 @@ func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 	}
 }
 
-// ObjectStore returns the bucket of large clips, creating it when absent.
+// ObjectStore creates or updates the bucket of large clips, with the streams' replicas, max_age
+// and max_bytes, and returns it. Setup calls it: publishers use the bucket the daemon made.
 func ObjectStore(ctx context.Context, js jetstream.JetStream, c config.NATS) (jetstream.ObjectStore, error) {
-	replicas := c.Replicas
-	if replicas <= 0 {
-		replicas = 1
-	}
-	ttl := c.MaxAge
-	if ttl <= 0 {
-		ttl = 24 * time.Hour
-	}
 	os, err := retryCreate(ctx, quiet, "object store "+ObjectBucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
 		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ObjectBucket,
-			Description: "sentio clips larger than the maximum message payload", TTL: ttl, Replicas: replicas,
-			Storage: jetstream.FileStorage})
+			Description: "sentio clips larger than the maximum message payload", TTL: c.MaxAge, Replicas: replicas(c),
+			MaxBytes: maxBytes(c), Storage: jetstream.FileStorage})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating object store %s: %w", ObjectBucket, err)

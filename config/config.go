@@ -53,7 +53,8 @@ type NATS struct {
 	Token string `yaml:"token" secret:"true"`
 	// TLS configures TLS to the server.
 	TLS TLS `yaml:"tls"`
-	// Replicas is the replica count of the streams sentio creates (1 or 3 or 5 in a cluster).
+	// Replicas is the replica count of the streams and the object store bucket sentio creates (1
+	// or 3 or 5 in a cluster).
 	Replicas int `yaml:"replicas"`
 	// AudioStream is the JetStream stream holding input audio.
 	AudioStream string `yaml:"audio_stream"`
@@ -75,11 +76,18 @@ type NATS struct {
 	AckWait time.Duration `yaml:"ack_wait"`
 	// MaxAckPending bounds the unacknowledged messages in flight on each partition consumer (calls
 	// are spread over 8 partitions; the bound is shared by the instances consuming a partition).
+	// Stream-mode chunks stay unacked until the utterances using them are published, so it must
+	// be at least twice pipeline.max_call_chunks: one call at its bound cannot stall a partition.
 	MaxAckPending int `yaml:"max_ack_pending"`
-	// MaxAge is how long the streams keep messages (0 keeps them until max_bytes applies).
+	// MaxAge is how long the streams, and the object store bucket of large clips, keep messages (0
+	// keeps them until max_bytes applies).
 	MaxAge time.Duration `yaml:"max_age"`
-	// MaxBytes bounds each stream's size in bytes (-1 for no limit).
+	// MaxBytes bounds the size in bytes of each stream and of the object store bucket (-1 for no
+	// limit).
 	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxObjectBytes is the largest clip read from the object store (bucket sentio-audio), checked
+	// against the object's size before it is read; a larger one is rejected as too_large.
+	MaxObjectBytes int64 `yaml:"max_object_bytes"`
 }
 
 // TLS configures TLS for the NATS connection.
@@ -106,6 +114,14 @@ type Pipeline struct {
 	MaxUtterance time.Duration `yaml:"max_utterance"`
 	// IdleFlush flushes a stream-mode call that has received no audio for this long.
 	IdleFlush time.Duration `yaml:"idle_flush"`
+	// MaxCallChunks bounds the chunks one stream-mode call holds unacked in the segmenter (the
+	// utterance being spoken, chunks waiting for a missing one, a call held after a takeover). A
+	// call at the bound is cut there (an utterance ends early) or, if it waits for a missing
+	// chunk, the chunk is declared lost (a sequence_gap DLQ entry); the rest of its audio goes on.
+	// The segment workers together hold at most half of nats.max_ack_pending: past that, the call
+	// holding the most is cut. The default covers a whole utterance (pipeline.max_utterance) sent
+	// in 10 ms chunks.
+	MaxCallChunks int `yaml:"max_call_chunks"`
 }
 
 // ASR configures whisper.cpp.

@@ -34,12 +34,14 @@ var rules = map[string]rule{
 	"nats.max_ack_pending":     intMin(1),
 	"nats.max_age":             durMin(0),
 	"nats.max_bytes":           {"-1 (no limit) or a positive number of bytes", func(v reflect.Value) string { return ifBad(v.Int() == -1 || v.Int() > 0, v) }},
+	"nats.max_object_bytes":    intMin(1),
 	"pipeline.segment_workers": intMin(1),
 	"pipeline.asr_workers":     intMin(1),
 	"pipeline.reason_workers":  intMin(1),
 	"pipeline.queue_size":      intMin(1),
 	"pipeline.max_utterance":   durRange(time.Second, 30*time.Second),
 	"pipeline.idle_flush":      durMin(100 * time.Millisecond),
+	"pipeline.max_call_chunks": intMin(16),
 	"asr.model":                nonEmpty("a ggml model file"),
 	"asr.threads":              intMin(1),
 	"asr.languages":            langList(),
@@ -108,6 +110,10 @@ func (c *Config) Validate() error {
 			key = "nats.tls.key"
 		}
 		bad(key, "is empty while the other of nats.tls.cert and nats.tls.key is set (allowed: both, for mutual TLS, or neither)")
+	}
+	if n.MaxAckPending > 0 && c.Pipeline.MaxCallChunks > 0 && n.MaxAckPending < 2*c.Pipeline.MaxCallChunks {
+		bad("nats.max_ack_pending", fmt.Sprintf("is %d, less than twice pipeline.max_call_chunks (%d): one call at its bound could stall a partition (allowed: at least %d, or lower pipeline.max_call_chunks)",
+			n.MaxAckPending, c.Pipeline.MaxCallChunks, 2*c.Pipeline.MaxCallChunks))
 	}
 	if c.ASR.Language != "" && !slices.Contains(c.ASR.Languages, c.ASR.Language) {
 		bad("asr.language", fmt.Sprintf("%q is not in asr.languages (allowed: empty to detect, or one of %s)", c.ASR.Language, strings.Join(c.ASR.Languages, ", ")))

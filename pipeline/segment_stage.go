@@ -25,12 +25,9 @@ import (
 // ReorderWindow is how many chunks past a missing one must have arrived before the missing
 // chunk can be declared lost; it is declared lost once it has also been missing for longer than
 // the ack wait (plus a margin): after an instance dies, its unacked chunks come back only when
-// their ack wait expires, while the chunks after them arrive at once. MaxHeld bounds the chunks
-// held for one call regardless.
-const (
-	ReorderWindow = 8
-	MaxHeld       = 512
-)
+// their ack wait expires, while the chunks after them arrive at once. pipeline.max_call_chunks
+// bounds the chunks held for one call regardless.
+const ReorderWindow = 8
 
 // MaxClip is the longest clip decoded (asr.max_duration, 10 minutes when 0); longer clips are
 // rejected as too large.
@@ -73,7 +70,10 @@ type segmentStage struct {
 	idle    time.Duration
 	gapWait time.Duration
 	hold    time.Duration // TakeOverWait
-	calls   *callCounter
+	// maxCall bounds the chunks one call holds (pipeline.max_call_chunks); budget bounds the
+	// chunks all calls of one worker hold (half of nats.max_ack_pending, shared by the workers).
+	maxCall, budget int
+	calls           *callCounter
 	dlq     Noticer
 	log     *slog.Logger
 	m       *metrics
@@ -106,8 +106,17 @@ func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, calls *callCo
 	if idle <= 0 {
 		idle = 10 * time.Second
 	}
+	def := config.Defaults()
+	maxCall, pending := cfg.Pipeline.MaxCallChunks, cfg.NATS.MaxAckPending
+	if maxCall <= 0 {
+		maxCall = def.Pipeline.MaxCallChunks
+	}
+	if pending <= 0 {
+		pending = def.NATS.MaxAckPending
+	}
+	budget := max(maxCall, pending/2/max(1, cfg.Pipeline.SegmentWorkers))
 	return &segmentStage{vad: vad, maxClip: MaxClip(cfg), opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg), hold: TakeOverWait(cfg),
-		calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
+		maxCall: maxCall, budget: budget, calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
 }
 
 func (s *segmentStage) Name() string { return StageSegment }
@@ -153,8 +162,62 @@ func (st *callState) missingFor(now time.Time) time.Duration {
 // lost reports whether the chunk the call waits for should be declared lost now.
 func (s *segmentStage) lost(st *callState, now time.Time) bool {
 	n := len(st.pending)
-	return n >= MaxHeld || (n > ReorderWindow && st.missingFor(now) >= s.gapWait) ||
+	return (n > 0 && st.held() >= s.maxCall) || (n > ReorderWindow && st.missingFor(now) >= s.gapWait) ||
 		(n > 0 && st.missingFor(now) >= s.gapWait+s.idle)
+}
+
+// held is how many chunks the call holds unacked: buffered in its channels or waiting in order.
+func (st *callState) held() int {
+	n := 0
+	for _, ch := range st.chans {
+		n = max(n, ch.Held())
+	}
+	return n + len(st.pending)
+}
+
+// bound keeps a call within pipeline.max_call_chunks: a call waiting for a missing chunk declares
+// it lost; one buffering a long utterance is cut there.
+func (s *segmentStage) bound(calls map[string]*callState, st *callState, out stages.Emitter[*Work]) {
+	for len(st.pending) > 0 && st.held() >= s.maxCall {
+		s.gap(calls, st, out)
+	}
+	if st.held() >= s.maxCall {
+		s.cutEarly(st, "pipeline.max_call_chunks", out)
+	}
+}
+
+// cutEarly cuts what a call buffers before its pause, because a limit was reached.
+func (s *segmentStage) cutEarly(st *callState, limit string, out stages.Emitter[*Work]) {
+	s.m.chunkProblem("cut_early")
+	s.log.Warn("call cut before its pause: it holds too many chunks", "call_id", st.callID, "held", st.held(), "limit", limit)
+	s.flush(st, out)
+}
+
+// overBudget cuts the calls holding the most chunks until the worker's calls hold at most its
+// share of nats.max_ack_pending, so that held chunks never stall a partition.
+func (s *segmentStage) overBudget(calls map[string]*callState, out stages.Emitter[*Work]) {
+	total := 0
+	for _, st := range calls {
+		total += st.held()
+	}
+	for total > s.budget {
+		var top *callState
+		for _, st := range calls {
+			if top == nil || st.held() > top.held() {
+				top = st
+			}
+		}
+		before := top.held()
+		if len(top.pending) > 0 {
+			s.gap(calls, top, out)
+		} else {
+			s.cutEarly(top, "nats.max_ack_pending", out)
+		}
+		if top.held() >= before {
+			return
+		}
+		total -= before - top.held()
+	}
 }
 
 func (s *segmentStage) worker(w int) map[string]*callState {
@@ -236,10 +299,14 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 			return stages.Reject(wire.ReasonObjectNotFound, "%s: %q names an object, but no object store is available", wire.HeaderObject, ref)
 		}
 		b, err := msg.Fetch.Object(ctx, ref)
-		if errors.Is(err, jetstream.ErrObjectNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
+		switch {
+		case errors.Is(err, bus.ErrObjectRef):
+			return stages.Reject(wire.ReasonBadObjectRef, "%s: %v", wire.HeaderObject, err)
+		case errors.Is(err, bus.ErrObjectTooLarge):
+			return stages.Reject(wire.ReasonTooLarge, "%s: %v", wire.HeaderObject, err)
+		case errors.Is(err, jetstream.ErrObjectNotFound) || errors.Is(err, jetstream.ErrBucketNotFound):
 			return stages.Reject(wire.ReasonObjectNotFound, "%s: object %q not found: %v", wire.HeaderObject, ref, err)
-		}
-		if err != nil {
+		case err != nil:
 			return fmt.Errorf("fetching object %q: %w", ref, err)
 		}
 		data = b
@@ -342,7 +409,7 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 		stages.Retain(it.Deps)
 		st.pending[c.Seq] = heldChunk{chunk: c, msg: msg, deps: it.Deps, since: time.Now()}
 		st.heldTop = max(st.heldTop, c.Seq)
-		if len(st.pending) >= MaxHeld || !time.Now().Before(st.holdUntil) {
+		if len(st.pending) >= s.maxCall || !time.Now().Before(st.holdUntil) {
 			s.start(calls, st, out)
 		}
 		return nil
@@ -351,6 +418,7 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 	case c.Seq == st.expected:
 		err := s.apply(st, c, msg, it.Deps, out)
 		s.drainPending(calls, st, out)
+		s.bound(calls, st, out)
 		return err
 	case c.Seq > st.expected:
 		if _, dup := st.pending[c.Seq]; dup {
@@ -361,6 +429,7 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 		if s.lost(st, time.Now()) {
 			s.gap(calls, st, out)
 		}
+		s.bound(calls, st, out)
 		return nil
 	default: // c.Seq < st.expected
 		if msg.Delivered > 1 {
@@ -617,6 +686,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 			delete(calls, id)
 		}
 	}
+	s.overBudget(calls, out)
 }
 
 // Close abandons what the worker holds at shutdown: those chunks are redelivered.

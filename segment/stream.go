@@ -37,6 +37,9 @@ func NewChannel[K any](vad VAD, o Options) *Channel[K] {
 // Empty reports whether nothing is buffered.
 func (c *Channel[K]) Empty() bool { return len(c.tokens) == 0 }
 
+// Held is how many chunks the channel holds (their tokens are not released yet).
+func (c *Channel[K]) Held() int { return len(c.tokens) }
+
 // Next is the call position right after the buffered audio.
 func (c *Channel[K]) Next() int64 { return c.start + int64(len(c.buf)) }
 
