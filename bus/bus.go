@@ -100,22 +100,6 @@ func (b *Bus) PublishDLQ(ctx context.Context, m jetstream.Msg, meta *jetstream.M
 	return nil
 }
 
-// Object fetches a large clip from the object store: ref is "bucket/name" or "name".
-func (b *Bus) Object(ctx context.Context, ref string) ([]byte, error) {
-	bucket, name := ObjectBucket, ref
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == '/' {
-			bucket, name = ref[:i], ref[i+1:]
-			break
-		}
-	}
-	os, err := b.JS.ObjectStore(ctx, bucket)
-	if err != nil {
-		return nil, err
-	}
-	return os.GetBytes(ctx, name)
-}
-
 // CallResults reads back every result published for a call (not its summary), for the summary.
 func (b *Bus) CallResults(ctx context.Context, callID string) ([]wire.Result, error) {
 	subj := wire.Subject(b.Names.ResultSubject, callID)

@@ -161,8 +161,11 @@ func publishClip(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, sub
 	}
 	m.Header.Set(nats.MsgIdHdr, "clip-"+callID+"-"+digest(data))
 	if int64(len(data))+4096 > nc.MaxPayload() {
-		os, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bus.ObjectBucket,
-			Description: "sentio clips larger than the maximum message payload", TTL: 72 * time.Hour})
+		// The daemon's Setup makes the bucket with its replicas and retention (bus.ObjectStore).
+		os, err := js.ObjectStore(ctx, bus.ObjectBucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			err = fmt.Errorf("no bucket %s: start the daemon (`sentio run`) first, it creates it", bus.ObjectBucket)
+		}
 		if err != nil {
 			return fmt.Errorf("the clip (%d bytes) exceeds the %d-byte message limit and the object store is unavailable: %w", len(data), nc.MaxPayload(), err)
 		}

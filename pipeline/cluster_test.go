@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/bus"
 )
 
 // runCluster starts a three-node JetStream cluster on loopback and returns its client URLs.
@@ -117,6 +118,16 @@ func TestTwoInstancesShareWorkAndSurviveTheDeathOfOne(t *testing.T) {
 	}
 	nc, js := connect(t, urls[2])
 	r := &rig{t: t, nc: nc, js: js, cfg: cfg}
+	// The bucket of large clips is replicated like the streams.
+	obs, err := js.ObjectStore(context.Background(), bus.ObjectBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := obs.Status(context.Background()); err != nil {
+		t.Fatal(err)
+	} else if st.Replicas() != cfg.NATS.Replicas {
+		t.Fatalf("object store bucket %s has %d replicas; want %d", bus.ObjectBucket, st.Replicas(), cfg.NATS.Replicas)
+	}
 	const calls = 12
 	for i := 0; i < calls; i++ {
 		r.clip(fmt.Sprintf("clip-%d", i), wav(tone(6, [2]float64{0.5, 1.5}, [2]float64{2.5, 3.2}, [2]float64{4.5, 5.5}), 16000), nil)

@@ -198,8 +198,13 @@ func startComponent(t testing.TB, url string, cfg *config.Config, parts Parts, w
 
 func newRig(t testing.TB, a Transcriber, wrap func(Sink) Sink) *rig {
 	t.Helper()
+	return newRigWith(t, testConfig(), a, wrap)
+}
+
+// newRigWith is newRig with the configuration cfg (testConfig with changes).
+func newRigWith(t testing.TB, cfg *config.Config, a Transcriber, wrap func(Sink) Sink) *rig {
+	t.Helper()
 	srv := testenv.RunJetStream(t)
-	cfg := testConfig()
 	comp, reg := startComponent(t, srv.ClientURL(), cfg, testParts(t, a), wrap)
 	nc, js := connect(t, srv.ClientURL())
 	return &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg, comp: comp, reg: reg}

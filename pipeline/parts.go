@@ -52,7 +52,8 @@ type Noticer interface {
 	Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error
 }
 
-// ObjectFetcher reads large clips from the NATS Object Store.
+// ObjectFetcher reads large clips from the NATS Object Store (*bus.Bus). Its errors wrapping
+// bus.ErrObjectRef, bus.ErrObjectTooLarge or jetstream.ErrObjectNotFound are permanent.
 type ObjectFetcher interface {
 	Object(ctx context.Context, ref string) ([]byte, error)
 }

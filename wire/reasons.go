@@ -1,0 +1,9 @@
+package wire
+
+// Reason codes carried in HeaderReasonCode, besides those declared with the headers.
+const (
+	// ReasonBadObjectRef: the HeaderObject reference can never be read: it names a bucket other
+	// than sentio's, the object name is empty or holds control characters or invalid UTF-8, or
+	// the object is a link.
+	ReasonBadObjectRef = "bad_object_ref"
+)
