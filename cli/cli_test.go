@@ -138,8 +138,17 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("/readyz = %d", resp.StatusCode)
 	}
-	// Other tools can use the embedded JetStream: create a stream and publish to it.
-	nc, err := nats.Connect(natsURL)
+	// Other tools can use the embedded JetStream, with the credentials sentio generated: create
+	// a stream and publish to it as the daemon's user. Without credentials they are refused.
+	if nc, err := nats.Connect(natsURL); err == nil {
+		nc.Close()
+		t.Error("an anonymous client connected to the embedded server")
+	}
+	auth, err := nats.NkeyOptionFromSeed(filepath.Join(state, "auth", "daemon.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(natsURL, auth)
 	if err != nil {
 		t.Fatal(err)
 	}

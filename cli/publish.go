@@ -21,13 +21,15 @@ import (
 	"github.com/sentio-health/sentio/asr/audio"
 	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/daemon"
 	"github.com/sentio-health/sentio/wire"
 )
 
 var publishFlags struct {
-	url, callID, mode, subject, role string
-	realtime                         bool
-	chunkMS                          int
+	nats                        natsFlags
+	callID, mode, subject, role string
+	realtime                    bool
+	chunkMS                     int
 }
 
 var publishCmd = &cobra.Command{
@@ -40,10 +42,12 @@ var publishCmd = &cobra.Command{
 		"16 kHz and sends ordered chunks of --chunk-ms with the stream headers (call id, sequence number, codec,\n" +
 		"rate, channels, role, offset, end of stream), paced at real time with --realtime, as call-center feeds do.\n\n" +
 		"The call id is --call-id (suffixed -1, -2 ... with several files) or the file's base name. Every message\n" +
-		"carries a Nats-Msg-Id, so publishing the same file twice within the stream's duplicate window is ignored.",
+		"carries a Nats-Msg-Id, so publishing the same file twice within the stream's duplicate window is ignored.\n\n" +
+		"It connects to the daemon's NATS server, found in the daemon's configuration (--config, SENTIO_*), as the\n" +
+		"user publisher: with the embedded server, with the credentials in <state_dir>/auth/publisher.nk.",
 	Example: "  sentio publish visit.wav\n" +
 		"  sentio publish --mode stream --realtime --call-id call-42 --role customer call.wav\n" +
-		"  sentio publish --nats nats://10.0.0.5:4222 recordings/*.wav",
+		"  sentio publish --nats tls://10.0.0.5:4222 --nkey publisher.nk recordings/*.wav",
 	Args: cobra.MinimumNArgs(1),
 	RunE: func(cmd *cobra.Command, files []string) error {
 		f := publishFlags
@@ -58,11 +62,14 @@ var publishCmd = &cobra.Command{
 				return &exitError{code: 2, err: fmt.Errorf("--call-id: %w", err)}
 			}
 		}
-		nc, js, err := dialJetStream(f.url, "sentio publish")
+		nc, js, cfg, err := f.nats.dial("sentio publish", daemon.UserPublisher)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
+		if !cmd.Flags().Changed("subject") {
+			f.subject = cfg.NATS.AudioSubject
+		}
 		ctx := cmd.Context()
 		var bar *progressbar.ProgressBar
 		if len(files) > 1 && isatty.IsTerminal(os.Stderr.Fd()) {
@@ -106,7 +113,7 @@ var publishCmd = &cobra.Command{
 func init() {
 	def := config.Defaults()
 	fl := publishCmd.Flags()
-	fl.StringVar(&publishFlags.url, "nats", defaultNATSURL(), "NATS server URL ($NATS_URL)")
+	publishFlags.nats.add(fl, daemon.UserPublisher)
 	fl.StringVar(&publishFlags.callID, "call-id", "", "call id (default: the file's base name)")
 	fl.StringVar(&publishFlags.mode, "mode", "clip", "clip (one message per file) or stream (ordered chunks)")
 	fl.BoolVar(&publishFlags.realtime, "realtime", false, "stream mode: send chunks at the pace of the audio")
@@ -170,8 +177,12 @@ func publishClip(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, sub
 			return fmt.Errorf("the clip (%d bytes) exceeds the %d-byte message limit and the object store is unavailable: %w", len(data), nc.MaxPayload(), err)
 		}
 		name := callID + "-" + digest(data)
-		if _, err := os.PutBytes(ctx, name, data); err != nil {
-			return fmt.Errorf("storing the clip in the object store: %w", err)
+		// The same clip again is already there; storing it anew would have the publisher purge
+		// the old copy, which it may not do (it waits for the timeout, then leaves it).
+		if info, err := os.GetInfo(ctx, name); err != nil || info.Size != uint64(len(data)) {
+			if _, err := os.PutBytes(ctx, name, data); err != nil {
+				return fmt.Errorf("storing the clip in the object store: %w", err)
+			}
 		}
 		m.Header.Set(wire.HeaderObject, bus.ObjectBucket+"/"+name)
 	} else {

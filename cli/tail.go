@@ -13,14 +13,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/daemon"
 	"github.com/sentio-health/sentio/wire"
 )
 
 var tailFlags struct {
-	url, callID, subject, stream string
-	json, fromStart              bool
-	count                        int
-	timeout                      time.Duration
+	nats                    natsFlags
+	callID, subject, stream string
+	json, fromStart         bool
+	count                   int
+	timeout                 time.Duration
 }
 
 var tailCmd = &cobra.Command{
@@ -29,17 +31,25 @@ var tailCmd = &cobra.Command{
 	Long: "Print sentio's results as they arrive on <result_subject>.> (or one call's with --call-id): one readable\n" +
 		"line per utterance and per call summary, or the full JSON with --json. With --call-id the call's earlier\n" +
 		"results are printed too (--from-start does that for every call). It exits after --count results, after\n" +
-		"--timeout, or on Ctrl-C; when --count is given and the timeout comes first, the exit status is 1.",
+		"--timeout, or on Ctrl-C; when --count is given and the timeout comes first, the exit status is 1.\n\n" +
+		"It connects to the daemon's NATS server, found in the daemon's configuration (--config, SENTIO_*), as the\n" +
+		"user subscriber: with the embedded server, with the credentials in <state_dir>/auth/subscriber.nk.",
 	Example: "  sentio tail\n" +
 		"  sentio tail --call-id call-42 --json --count 5 --timeout 30s",
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
 		f := tailFlags
-		nc, js, err := dialJetStream(f.url, "sentio tail")
+		nc, js, cfg, err := f.nats.dial("sentio tail", daemon.UserSubscriber)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
+		if !cmd.Flags().Changed("subject") {
+			f.subject = cfg.NATS.ResultSubject
+		}
+		if !cmd.Flags().Changed("stream") {
+			f.stream = cfg.NATS.ResultStream
+		}
 		ctx := cmd.Context()
 		if f.timeout > 0 {
 			var cancel context.CancelFunc
@@ -93,7 +103,7 @@ var tailCmd = &cobra.Command{
 func init() {
 	def := config.Defaults()
 	fl := tailCmd.Flags()
-	fl.StringVar(&tailFlags.url, "nats", defaultNATSURL(), "NATS server URL ($NATS_URL)")
+	tailFlags.nats.add(fl, daemon.UserSubscriber)
 	fl.StringVar(&tailFlags.callID, "call-id", "", "only this call (its earlier results included)")
 	fl.BoolVar(&tailFlags.json, "json", false, "print each result's full JSON (one per line)")
 	fl.IntVar(&tailFlags.count, "count", 0, "exit after this many results (0: no limit)")

@@ -40,18 +40,26 @@ type NATS struct {
 	Listen string `yaml:"listen"`
 	// URL is the server (or comma-separated servers of a cluster) to connect to when embedded is
 	// false, e.g. nats://nats1:4222,nats://nats2:4222. sentio reconnects forever when it is lost.
+	// A password or token in it is printed as REDACTED.
 	URL string `yaml:"url"`
-	// Creds is a NATS credentials file (JWT and nkey seed).
+	// EmbeddedAuth makes the embedded server require credentials: sentio generates nkeys for
+	// the users daemon, publisher and subscriber into state_dir/auth on first start (see
+	// "Embedded NATS security" in README.md). false lets any client in without credentials, with
+	// full access, and is allowed only with a loopback listen address.
+	EmbeddedAuth bool `yaml:"embedded_auth"`
+	// Creds is a NATS credentials file (JWT and nkey seed), for an external server (the
+	// embedded one makes its own credentials).
 	Creds string `yaml:"creds"`
-	// NKey is an nkey seed file.
+	// NKey is an nkey seed file, for an external server.
 	NKey string `yaml:"nkey"`
-	// User is the user name, with password, for user and password authentication.
+	// User is the user name, with password, for user and password authentication to an external
+	// server.
 	User string `yaml:"user"`
 	// Password is the password of user.
 	Password string `yaml:"password" secret:"true"`
-	// Token authenticates with a token.
+	// Token authenticates with a token to an external server.
 	Token string `yaml:"token" secret:"true"`
-	// TLS configures TLS to the server.
+	// TLS configures TLS to an external server, or the embedded server's listener.
 	TLS TLS `yaml:"tls"`
 	// Replicas is the replica count of the streams and the object store bucket sentio creates (1
 	// or 3 or 5 in a cluster).
@@ -90,13 +98,16 @@ type NATS struct {
 	MaxObjectBytes int64 `yaml:"max_object_bytes"`
 }
 
-// TLS configures TLS for the NATS connection.
+// TLS configures TLS for the NATS connection. With the embedded server, cert and key are its
+// listener's certificate: clients must then connect with TLS (tls://), and sentio publish and
+// sentio tail trust ca (or, without ca, the certificate itself).
 type TLS struct {
 	// CA is a PEM file of certificate authorities to trust.
 	CA string `yaml:"ca"`
-	// Cert is the client certificate (PEM) for mutual TLS.
+	// Cert is the client certificate (PEM) for mutual TLS with an external server, or the
+	// embedded server's certificate.
 	Cert string `yaml:"cert"`
-	// Key is the client key (PEM) for mutual TLS.
+	// Key is the key (PEM) of cert.
 	Key string `yaml:"key"`
 }
 

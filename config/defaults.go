@@ -27,6 +27,7 @@ func Defaults() Config {
 		NATS: NATS{
 			Embedded:       true,
 			Listen:         "127.0.0.1:4222",
+			EmbeddedAuth:   true,
 			Replicas:       1,
 			AudioStream:    "SENTIO_AUDIO",
 			AudioSubject:   "sentio.audio",

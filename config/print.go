@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"net/url"
 	"reflect"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 const Redacted = "REDACTED"
 
 // Redacted returns a copy of c in which every field tagged secret:"true" that is set reads
-// "REDACTED", for printing and logging.
+// "REDACTED", and so does a password or token inside nats.url, for printing and logging.
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.ASR.Languages = append([]string(nil), c.ASR.Languages...)
@@ -22,7 +23,42 @@ func (c *Config) Redacted() *Config {
 			v.SetString(Redacted)
 		}
 	}
+	r.NATS.URL = RedactURLs(c.NATS.URL)
 	return &r
+}
+
+// RedactURLs replaces the password (nats://user:REDACTED@host) or token (nats://REDACTED@host)
+// in each URL of a comma-separated list.
+func RedactURLs(list string) string {
+	if !strings.Contains(list, "@") {
+		return list
+	}
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		parts[i] = redactURL(strings.TrimSpace(p))
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), Redacted)
+		} else {
+			u.User = url.User(Redacted)
+		}
+		return u.String()
+	}
+	// Not a URL Go parses (e.g. host:port with user information): everything before the last
+	// '@' after the scheme goes.
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		scheme := ""
+		if i := strings.Index(s, "://"); i >= 0 && i < at {
+			scheme = s[:i+3]
+		}
+		return scheme + Redacted + s[at:]
+	}
+	return s
 }
 
 // YAML renders c as a YAML document that [Load] reads back (durations as 30s, lists in flow

@@ -111,6 +111,9 @@ func (c *Config) Validate() error {
 		}
 		bad(key, "is empty while the other of nats.tls.cert and nats.tls.key is set (allowed: both, for mutual TLS, or neither)")
 	}
+	if n.Embedded {
+		c.validateEmbedded(bad)
+	}
 	if n.MaxAckPending > 0 && c.Pipeline.MaxCallChunks > 0 && n.MaxAckPending < 2*c.Pipeline.MaxCallChunks {
 		bad("nats.max_ack_pending", fmt.Sprintf("is %d, less than twice pipeline.max_call_chunks (%d): one call at its bound could stall a partition (allowed: at least %d, or lower pipeline.max_call_chunks)",
 			n.MaxAckPending, c.Pipeline.MaxCallChunks, 2*c.Pipeline.MaxCallChunks))
@@ -122,6 +125,38 @@ func (c *Config) Validate() error {
 		bad("http.listen", fmt.Sprintf("%q is also nats.listen (allowed: a different address)", c.HTTP.Listen))
 	}
 	return errs.asError()
+}
+
+// validateEmbedded checks the keys that mean something else, or nothing, with the embedded
+// server: client credentials are rejected rather than ignored, and without authentication the
+// server may listen on loopback only.
+func (c *Config) validateEmbedded(bad func(key, msg string)) {
+	n := c.NATS
+	for _, a := range []struct{ key, val string }{{"nats.creds", n.Creds}, {"nats.nkey", n.NKey}, {"nats.user", n.User}, {"nats.password", n.Password}, {"nats.token", n.Token}} {
+		if a.val != "" {
+			bad(a.key, "is set while nats.embedded is true: the embedded server makes its own credentials in state_dir/auth and sentio logs in with those (allowed: empty; for an external server set nats.embedded: false and nats.url)")
+		}
+	}
+	if n.TLS.CA != "" && n.TLS.Cert == "" {
+		bad("nats.tls.ca", "is set while nats.embedded is true and nats.tls.cert is not: TLS on the embedded listener needs its certificate (allowed: empty, or together with nats.tls.cert and nats.tls.key)")
+	}
+	if !n.EmbeddedAuth && !LoopbackAddr(n.Listen) {
+		bad("nats.listen", fmt.Sprintf("%q is not a loopback address while nats.embedded_auth is false: anyone who reaches it could read audio and results and change the streams (allowed: 127.0.0.1:port, [::1]:port or localhost:port, or nats.embedded_auth: true)", n.Listen))
+	}
+}
+
+// LoopbackAddr reports whether the host of host:port is a loopback address or localhost. An
+// empty host (every interface) is not.
+func LoopbackAddr(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func ifBad(ok bool, v reflect.Value) string {

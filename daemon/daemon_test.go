@@ -317,7 +317,13 @@ func TestEmbeddedPortInUseIsAClearError(t *testing.T) {
 func connectClient(t *testing.T, logs *logSink) *nats.Conn {
 	t.Helper()
 	url := logs.waitFor(t, "nats ready", 10*time.Second)["listen"].(string)
-	nc, err := nats.Connect(url)
+	// As sentio itself: the daemon's credentials in its state directory.
+	stateDir := logs.waitFor(t, "starting", time.Second)["state_dir"].(string)
+	auth, err := nats.NkeyOptionFromSeed(CredentialsFile(stateDir, UserDaemon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url, auth)
 	if err != nil {
 		t.Fatal(err)
 	}

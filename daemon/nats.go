@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,13 +14,35 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/sentio-health/sentio/config"
 )
 
+// embedded is the in-process NATS server and how sentio logs in to it.
+type embedded struct {
+	*server.Server
+	// daemon is sentio's own key (UserDaemon); nil without authentication.
+	daemon nkeys.KeyPair
+	// admin administers the subscribers' account (their copy of the results stream); it lives
+	// in memory only, a new one at each start.
+	admin nkeys.KeyPair
+}
+
+// clientOptions are the options of sentio's own, in-process, connection.
+func (e *embedded) clientOptions() []nats.Option {
+	opts := []nats.Option{nats.InProcessServer(e.Server)}
+	if e.daemon != nil {
+		opts = append(opts, nkeyOption(e.daemon))
+	}
+	return opts
+}
+
 // startEmbedded runs the embedded NATS server with JetStream, its store under state_dir/nats,
-// listening on nats.listen (port 0 picks a free port).
-func startEmbedded(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
+// listening on nats.listen (port 0 picks a free port), with TLS when nats.tls.cert is set. With
+// nats.embedded_auth (the default) it requires the credentials in state_dir/auth, generated on
+// the first start, and each user gets only its rights (see authConfig).
+func startEmbedded(cfg *config.Config, log *slog.Logger) (*embedded, error) {
 	host, portStr, err := net.SplitHostPort(cfg.NATS.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("nats.listen %q: %w", cfg.NATS.Listen, err)
@@ -44,18 +65,46 @@ func startEmbedded(cfg *config.Config, log *slog.Logger) (*server.Server, error)
 	if err := os.MkdirAll(store, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir: creating the JetStream store: %w (set state_dir or SENTIO_STATE_DIR to a writable directory)", err)
 	}
-	opts := &server.Options{
-		ServerName: "sentio",
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   store,
-		NoSigs:     true,
+	e := &embedded{}
+	opts := &server.Options{}
+	if cfg.NATS.EmbeddedAuth {
+		keys, err := loadCredentials(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		if e.admin, err = nkeys.CreateUser(); err != nil {
+			return nil, err
+		}
+		conf, err := authConfig(cfg.NATS, keys, e.admin)
+		if err != nil {
+			return nil, err
+		}
+		if err := opts.ProcessConfigString(conf); err != nil {
+			return nil, fmt.Errorf("embedded NATS accounts: %w", err)
+		}
+		e.daemon = keys[UserDaemon]
+	} else if !config.LoopbackAddr(cfg.NATS.Listen) {
+		return nil, fmt.Errorf("nats.listen %s is not a loopback address and nats.embedded_auth is false: refusing to serve audio and results to anyone who reaches it", cfg.NATS.Listen)
+	}
+	if err := moveAccountStore(store, cfg.NATS.EmbeddedAuth, log); err != nil {
+		return nil, err
+	}
+	opts.ServerName, opts.Host, opts.Port = "sentio", host, port
+	opts.JetStream, opts.StoreDir, opts.NoSigs = true, store, true
+	if t := cfg.NATS.TLS; t.Cert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: t.Cert, KeyFile: t.Key})
+		if err != nil {
+			return nil, fmt.Errorf("nats.tls.cert %s, nats.tls.key %s: %w", t.Cert, t.Key, err)
+		}
+		opts.TLS, opts.TLSConfig = true, tc
+	} else if !config.LoopbackAddr(cfg.NATS.Listen) {
+		log.Warn("the embedded NATS server listens beyond this machine without TLS: audio and results cross the network in clear (set nats.tls.cert and nats.tls.key)", "listen", cfg.NATS.Listen)
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)
 	}
+	e.Server = s
 	s.SetLoggerV2(natsLogger{log.With("component", "nats-server")}, false, false, false)
 	go s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
@@ -66,7 +115,7 @@ func startEmbedded(cfg *config.Config, log *slog.Logger) (*server.Server, error)
 		s.Shutdown()
 		return nil, errors.New("embedded NATS started without JetStream (see the nats-server log lines above)")
 	}
-	return s, nil
+	return e, nil
 }
 
 // natsLogger forwards the embedded server's log to slog: its notices are debug lines (they are
@@ -80,10 +129,10 @@ func (l natsLogger) Errorf(f string, v ...any)  { l.log.Error(fmt.Sprintf(f, v..
 func (l natsLogger) Debugf(f string, v ...any)  { l.log.Debug(fmt.Sprintf(f, v...)) }
 func (l natsLogger) Tracef(f string, v ...any)  {}
 
-// connect opens the client connection: in-process to the embedded server, or to nats.url with
-// the configured credentials and TLS. It retries forever, logging each disconnect and reconnect,
-// and waits (until ctx ends) for the first connection.
-func connect(ctx context.Context, cfg *config.Config, embedded *server.Server, log *slog.Logger) (*nats.Conn, error) {
+// connect opens the client connection: in-process to the embedded server (as UserDaemon), or to
+// nats.url with the configured credentials and TLS. It retries forever, logging each disconnect
+// and reconnect, and waits (until ctx ends) for the first connection.
+func connect(ctx context.Context, cfg *config.Config, embedded *embedded, log *slog.Logger) (*nats.Conn, error) {
 	log = log.With("component", "nats")
 	opts := []nats.Option{
 		nats.Name("sentio"),
@@ -109,14 +158,14 @@ func connect(ctx context.Context, cfg *config.Config, embedded *server.Server, l
 	}
 	target := "embedded"
 	if embedded != nil {
-		opts = append(opts, nats.InProcessServer(embedded))
+		opts = append(opts, embedded.clientOptions()...)
 	} else {
-		target = redactURLs(cfg.NATS.URL)
-		auth, err := authOptions(cfg.NATS)
+		target = config.RedactURLs(cfg.NATS.URL)
+		auth, err := credOptions(cfg.NATS)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, auth...)
+		opts = append(append(opts, auth...), tlsOptions(cfg.NATS)...)
 	}
 	nc, err := nats.Connect(strings.TrimSpace(cfg.NATS.URL), opts...)
 	if err != nil {
@@ -141,8 +190,8 @@ func connect(ctx context.Context, cfg *config.Config, embedded *server.Server, l
 	return nc, nil
 }
 
-// authOptions turns the credentials and TLS settings into nats.go options.
-func authOptions(n config.NATS) ([]nats.Option, error) {
+// credOptions turns the credentials settings into nats.go options.
+func credOptions(n config.NATS) ([]nats.Option, error) {
 	var opts []nats.Option
 	switch {
 	case n.Creds != "":
@@ -158,25 +207,17 @@ func authOptions(n config.NATS) ([]nats.Option, error) {
 	case n.Token != "":
 		opts = append(opts, nats.Token(n.Token))
 	}
+	return opts, nil
+}
+
+// tlsOptions turns the TLS settings into nats.go options.
+func tlsOptions(n config.NATS) []nats.Option {
+	var opts []nats.Option
 	if n.TLS.CA != "" {
 		opts = append(opts, nats.RootCAs(n.TLS.CA))
 	}
 	if n.TLS.Cert != "" {
 		opts = append(opts, nats.ClientCert(n.TLS.Cert, n.TLS.Key))
 	}
-	return opts, nil
-}
-
-// redactURLs removes user information (passwords, tokens) from a comma-separated URL list.
-func redactURLs(list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		if u, err := url.Parse(p); err == nil && u.User != nil {
-			u.User = url.User("REDACTED")
-			p = u.String()
-		}
-		parts[i] = p
-	}
-	return strings.Join(parts, ",")
+	return opts
 }

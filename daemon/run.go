@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -132,7 +131,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	}
 	target := "embedded"
 	if !cfg.NATS.Embedded {
-		target = redactURLs(cfg.NATS.URL)
+		target = config.RedactURLs(cfg.NATS.URL)
 	}
 	log.Info("starting", "version", opts.Version, "commit", opts.Commit, "go", runtime.Version(),
 		"pid", os.Getpid(), "nats", target, "state_dir", cfg.StateDir, "components", names)
@@ -155,7 +154,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		log.Info("http listening", "addr", addr.String())
 	}
 
-	var ns *server.Server
+	var ns *embedded
 	if cfg.NATS.Embedded {
 		var err error
 		if ns, err = startEmbedded(cfg, log); err != nil {
@@ -180,7 +179,11 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	if ns != nil {
-		log.Info("nats ready", "mode", "embedded", "listen", ns.ClientURL(), "store", ns.StoreDir())
+		credentials := "none (nats.embedded_auth is false)"
+		if ns.daemon != nil {
+			credentials = CredentialsDir(cfg.StateDir)
+		}
+		log.Info("nats ready", "mode", "embedded", "listen", ns.ClientURL(), "store", ns.StoreDir(), "credentials", credentials)
 	} else {
 		log.Info("nats ready", "mode", "external", "server", nc.ConnectedUrlRedacted())
 	}
@@ -207,6 +210,12 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 
 	if reason, cause := d.waitReady(ctx, failCh, log); reason != "" {
 		return d.shutdown(cfg, nc, log, n, reason, cause)
+	}
+	if ns != nil {
+		// Once the components made the results stream, so that the copy starts at once.
+		if err := ns.setupSubscribers(ctx, cfg); err != nil {
+			log.Error("subscribers cannot read the results stream", "err", err)
+		}
 	}
 	log.Info("ready", "startup", time.Since(began).Round(time.Millisecond).String())
 	n.send("READY=1\nSTATUS=ready")
