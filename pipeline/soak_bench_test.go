@@ -256,6 +256,8 @@ type soakSample struct {
 	cpuPct                          float64
 	load1                           string
 	frames, pubErrors               int64
+	streams                         int
+	kvCalls                         uint64
 }
 
 func procStatus(key string) int64 {
@@ -364,11 +366,12 @@ func (s *soak) sample(phase string) soakSample {
 	x.consAudio, x.audioMsgs, x.audioBytes = s.streamInfo(s.r.cfg.NATS.AudioStream)
 	x.consResults, x.resultMsgs, _ = s.streamInfo(s.r.cfg.NATS.ResultStream)
 	x.consDLQ, x.dlqMsgs, _ = s.streamInfo(s.r.cfg.NATS.DLQStream)
+	_, x.kvCalls, _ = s.streamInfo("KV_" + bus.CallsBucket)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if ai, err := s.r.js.AccountInfo(ctx); err == nil {
-		x.consAll = ai.Consumers
+		x.consAll, x.streams = ai.Consumers, ai.Streams
 	} else {
-		x.consAll = -1
+		x.consAll, x.streams = -1, -1
 	}
 	cancel()
 	s.mu.Lock()
@@ -416,13 +419,13 @@ func (s *soak) dumpGoroutines(phase string) {
 
 const soakHeader = "run\tphase\tt_s\trss_kb\theap_inuse_kb\tgoroutines\tinputs_in_flight\ttracker_live\tack_pending\tredelivered\tnum_pending\t" +
 	"consumers_audio\tconsumers_results\tconsumers_dlq\tconsumers_account\taudio_msgs\taudio_bytes\tresult_msgs\tdlq_msgs\t" +
-	"calls_started\tcalls_ended\tresults_seen\tsummaries_seen\tlat_p50_ms\tlat_p95_ms\tlat_max_ms\tpace_lag_max_ms\tcpu_pct\tload1\tframes_sent\tpublish_errors"
+	"calls_started\tcalls_ended\tresults_seen\tsummaries_seen\tlat_p50_ms\tlat_p95_ms\tlat_max_ms\tpace_lag_max_ms\tcpu_pct\tload1\tframes_sent\tpublish_errors\tstreams\tcalls_kv_msgs"
 
 func (s *soak) write(x soakSample) {
-	line := fmt.Sprintf("%s\t%s\t%.0f\t%d\t%d\t%d\t%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\t%d",
+	line := fmt.Sprintf("%s\t%s\t%.0f\t%d\t%d\t%d\t%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\t%d\t%d\t%d",
 		s.name, x.phase, x.at.Seconds(), x.rssKB, x.heapKB, x.goroutines, x.inFlight, x.live, x.ackPending, x.redelivered, x.pending,
 		x.consAudio, x.consResults, x.consDLQ, x.consAll, x.audioMsgs, x.audioBytes, x.resultMsgs, x.dlqMsgs,
-		x.callsStarted, x.callsEnded, x.results, x.summaries, x.latP50, x.latP95, x.latMax, x.paceLagMS, x.cpuPct, x.load1, x.frames, x.pubErrors)
+		x.callsStarted, x.callsEnded, x.results, x.summaries, x.latP50, x.latP95, x.latMax, x.paceLagMS, x.cpuPct, x.load1, x.frames, x.pubErrors, x.streams, x.kvCalls)
 	fmt.Fprintln(os.Stderr, "soak-sample\t"+line)
 	fmt.Fprintln(s.out, line)
 	s.out.Flush()
@@ -559,11 +562,19 @@ type soakTally struct {
 	dlqReasons                         map[string]int
 	lostExamples, doubledExamples      []string
 	callsWithNoResult                  int
+	splitExamples                      []string
+	streams                            []string
 }
 
 func (s *soak) tally() soakTally {
 	b := s.b
 	t := soakTally{dlqReasons: map[string]int{}}
+	// Before this accounting's own consumers exist.
+	lister := s.r.js.ListStreams(context.Background())
+	for si := range lister.Info() {
+		t.streams = append(t.streams, fmt.Sprintf("%s %d msgs %d bytes %d consumers", si.Config.Name, si.State.Msgs, si.State.Bytes, si.State.Consumers))
+	}
+	sort.Strings(t.streams)
 	_, resMsgs, _ := s.streamInfo(s.r.cfg.NATS.ResultStream)
 	msgs, err := readAll(s.r.js, s.r.cfg.NATS.ResultStream, resMsgs, 5*time.Minute)
 	if err != nil {
@@ -651,6 +662,9 @@ func (s *soak) tally() soakTally {
 				}
 			case n > 1:
 				t.split++
+				if len(t.splitExamples) < 10 {
+					t.splitExamples = append(t.splitExamples, fmt.Sprintf("%s ch%d %d-%d ms in %d results", c.id, x.ch, x.start, x.end, n))
+				}
 			}
 		}
 		for i := range res {
@@ -808,6 +822,12 @@ wait:
 		float64(s.paceAll.Load())/1000, s.pubErrors.Load(), s.framesOut.Load(), t.dlq, t.dlqReasons)
 	for _, e := range t.lostExamples {
 		report += "\n  lost: " + e
+	}
+	for _, e := range t.splitExamples {
+		report += "\n  split: " + e
+	}
+	for _, e := range t.streams {
+		report += "\n  stream at the end: " + e
 	}
 	for i, e := range t.doubledExamples {
 		if i == 20 {
