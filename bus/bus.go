@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/wire"
@@ -22,6 +23,8 @@ type Bus struct {
 	Names Names
 	cfg   config.NATS
 	log   *slog.Logger
+	// dlqFailures counts DLQ entries that could not be written (see RegisterMetrics).
+	dlqFailures prometheus.Counter
 }
 
 // New returns a Bus on js; call Setup (or bus.Setup) before consuming.
@@ -29,11 +32,29 @@ func New(js jetstream.JetStream, c config.NATS, log *slog.Logger) *Bus {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bus{JS: js, Names: NamesOf(c), cfg: c, log: log}
+	return &Bus{JS: js, Names: NamesOf(c), cfg: c, log: log,
+		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "dlq",
+			Name: "publish_failures_total", Help: "DLQ entries that could not be written (after in-place retries); the input stays pending and its rejection is retried."})}
 }
 
-// MaxDeliver is the configured delivery limit (the consumer allows one more, see ConsumerConfig).
+// RegisterMetrics registers the bus's collectors on reg:
+//
+//	sentio_dlq_publish_failures_total   DLQ entries that could not be written; the input stays pending
+func (b *Bus) RegisterMetrics(reg prometheus.Registerer) {
+	if reg != nil {
+		reg.MustRegister(b.dlqFailures)
+	}
+}
+
+// MaxDeliver is the configured number of failed deliveries after which an input is rejected
+// (max_deliveries); see stages.Tracker.
 func (b *Bus) MaxDeliver() int { return maxDeliver(b.cfg) }
+
+// MaxDeliveries is how many deliveries an input may have in all, failed or not, before it is
+// rejected unprocessed (max_deliveries): deliveries cut short by a crash, a kill or a stop do not
+// count as failures, but an input that crashes the process each time must not loop forever. See
+// deliveryLimit.
+func (b *Bus) MaxDeliveries() int { return deliveryLimit(b.cfg) }
 
 // AckWait is the consumer's ack wait.
 func (b *Bus) AckWait() time.Duration { return ackWait(b.cfg) }
@@ -93,6 +114,7 @@ func retryable(err error) bool {
 func (b *Bus) PublishDLQ(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) error {
 	out := DLQMsg(b.Names, m, meta, code, reason, stage)
 	if err := b.publishMsg(ctx, out); err != nil {
+		b.dlqFailures.Inc()
 		return fmt.Errorf("writing the DLQ entry: %w", err)
 	}
 	b.log.Warn("input rejected to the DLQ", "call_id", wire.CallID(m.Headers(), m.Subject()),
@@ -151,6 +173,7 @@ func (b *Bus) Notice(ctx context.Context, subject string, h nats.Header, code, r
 	}
 	out.Header.Set(nats.MsgIdHdr, msgID)
 	if err := b.publishMsg(ctx, out); err != nil {
+		b.dlqFailures.Inc()
 		return fmt.Errorf("writing the DLQ entry: %w", err)
 	}
 	b.log.Warn("DLQ notice", "call_id", callID, "reason_code", code, "reason", reason)

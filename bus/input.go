@@ -45,6 +45,15 @@ func (in *Input) Delivered() uint64 {
 	return in.Meta.NumDelivered
 }
 
+// ID identifies the message across its redeliveries (stream and sequence), for stages.Tracker's
+// count of failed deliveries.
+func (in *Input) ID() string {
+	if in.Meta == nil {
+		return ""
+	}
+	return in.Meta.Stream + "/" + strconv.FormatUint(in.Meta.Sequence.Stream, 10)
+}
+
 // StreamSeq is the message's sequence number in the audio stream.
 func (in *Input) StreamSeq() uint64 {
 	if in.Meta == nil {
@@ -57,15 +66,27 @@ func (in *Input) StreamSeq() uint64 {
 func (in *Input) CallID() string { return wire.CallID(in.Msg.Headers(), in.Msg.Subject()) }
 
 // Reject writes the message to <dlq_subject>.<call_id> with its headers, its data and the reason,
-// waits for the PubAck, then terminates it.
+// waits for the PubAck, then terminates it. The message is never terminated (nor acked) without
+// its DLQ entry: when the entry cannot be written (after the retries of one attempt, at most half
+// the ack wait), the message is Naked with a delay of half the ack wait, so that it comes back and
+// is rejected again, until the DLQ takes it (the consumer's deliveries are unlimited, see
+// ConsumerConfig); sentio_dlq_publish_failures_total counts each failed attempt.
 func (in *Input) Reject(code, reason, stage string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), in.bus.dlqAttempt())
 	defer cancel()
 	if err := in.bus.PublishDLQ(ctx, in.Msg, in.Meta, code, reason, stage); err != nil {
-		return err
+		retry := in.bus.AckWait() / 2
+		if nerr := in.Msg.NakWithDelay(retry); nerr != nil {
+			return fmt.Errorf("%w; naking it failed too (it comes back after the ack wait): %v", err, nerr)
+		}
+		return fmt.Errorf("%w; naked, to be rejected again in %s", err, retry)
 	}
 	return in.Msg.TermWithReason(code)
 }
+
+// dlqAttempt bounds one attempt to write a DLQ entry for an input in flight: half its ack wait, at
+// most 15 s.
+func (b *Bus) dlqAttempt() time.Duration { return min(15*time.Second, b.AckWait()/2) }
 
 // DLQMsg builds the DLQ entry of a rejected message.
 func DLQMsg(names Names, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) *nats.Msg {

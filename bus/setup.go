@@ -83,6 +83,16 @@ func maxDeliver(c config.NATS) int {
 	return 5
 }
 
+// deliveryLimit is how many deliveries a message may have in all before it is rejected
+// unprocessed: four times nats.max_deliver, at least max_deliver + 10 (20 by default). Only
+// failed deliveries count toward max_deliver (stages.Tracker); the others, cut short because the
+// process crashed, was killed or stopped with the message in flight, count only toward this
+// limit, which stops an input that crashes the process each time it is processed. An innocent
+// input in flight would need as many crashes in a row to reach it.
+func deliveryLimit(c config.NATS) int {
+	return max(4*maxDeliver(c), maxDeliver(c)+10)
+}
+
 func maxAckPending(c config.NATS) int {
 	if c.MaxAckPending > 0 {
 		return c.MaxAckPending
@@ -171,9 +181,12 @@ func pullExpiry(c config.NATS) time.Duration {
 func PinnedTTL(c config.NATS) time.Duration { return 3 * pullExpiry(c) }
 
 // ConsumerConfig is the durable pull consumer of partition p, shared by every instance and pinned
-// to one of them at a time. Its MaxDeliver is one more than the configured one: the extra
-// delivery is never processed but sent to the DLQ with reason max_deliveries, so an input whose
-// processing crashed the daemon each time is not lost silently. MaxAckPending is the configured
+// to one of them at a time. Its MaxDeliver is unlimited: sentio, not JetStream, decides when a
+// message has had enough deliveries (failed ones against max_deliver in stages.Tracker, all of
+// them against deliveryLimit before processing), because only sentio can tell a failed delivery
+// from one cut short by a crash, and because a message JetStream stops delivering is lost when
+// its DLQ entry could not be written on the last delivery: a rejection whose DLQ write fails Naks
+// the message instead, so it comes back and the write is tried again. MaxAckPending is the configured
 // one for each partition: stream-mode chunks stay unacked while their utterance is being spoken,
 // so a partition needs room for (its live calls × the chunks of an utterance); clips are bounded by
 // the pipeline's queues long before.
@@ -185,7 +198,7 @@ func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 		FilterSubject:  fmt.Sprintf("%s.%d.*", n.AudioSubject, p),
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        ackWait(c),
-		MaxDeliver:     maxDeliver(c) + 1,
+		MaxDeliver:     -1,
 		MaxAckPending:  maxAckPending(c),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		PriorityPolicy: jetstream.PriorityPolicyPinned,

@@ -78,7 +78,10 @@ type NATS struct {
 	DLQSubject string `yaml:"dlq_subject"`
 	// Consumer is the durable consumer name shared by all sentio instances.
 	Consumer string `yaml:"consumer"`
-	// MaxDeliver is how often a message is delivered before it goes to the DLQ.
+	// MaxDeliver is how many deliveries of a message may fail before it goes to the DLQ
+	// (max_deliveries). Deliveries cut short by a crash, a kill or a restart do not count; a
+	// message that never settles (it crashes the daemon each time) goes to the DLQ after 4 times
+	// as many deliveries (at least max_deliver + 10).
 	MaxDeliver int `yaml:"max_deliver"`
 	// AckWait is how long JetStream waits for an ack (or an in-progress signal) before redelivery.
 	AckWait time.Duration `yaml:"ack_wait"`
@@ -163,6 +166,11 @@ type ASR struct {
 	// MaxDuration rejects input audio longer than this before it is decoded in full; 0 means
 	// 10 minutes.
 	MaxDuration time.Duration `yaml:"max_duration"`
+	// CallTimeout is the deadline of one whisper.cpp call (one utterance), which cannot be
+	// cancelled: a call running longer marks its worker hung, /readyz turns false and the systemd
+	// watchdog is no longer fed, so systemd restarts sentio (the utterance's input is redelivered,
+	// not rejected). 0 disables the deadline.
+	CallTimeout time.Duration `yaml:"call_timeout"`
 }
 
 // LangID configures language identification.
@@ -190,6 +198,11 @@ type Reasoning struct {
 	// ORTLibrary is the ONNX Runtime shared library: a file name searched in the system library
 	// path, or a path.
 	ORTLibrary string `yaml:"ort_library"`
+	// CallTimeout is the deadline of one reasoning call (waiting for its batch included), which
+	// cannot be cancelled inside ONNX Runtime: a call running longer marks its worker hung, /readyz
+	// turns false and the systemd watchdog is no longer fed, so systemd restarts sentio (the
+	// input is redelivered, not rejected). 0 disables the deadline.
+	CallTimeout time.Duration `yaml:"call_timeout"`
 }
 
 // Log configures logging.

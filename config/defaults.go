@@ -57,6 +57,9 @@ func Defaults() Config {
 			Threads:   2,
 			Languages: append([]string(nil), langs...),
 			UseGPU:    true,
+			// Generous: an utterance is at most 30 s of audio, which a slow CPU transcribes in
+			// well under a minute.
+			CallTimeout: 5 * time.Minute,
 		},
 		LangID: LangID{
 			Languages:     append([]string(nil), langs...),
@@ -70,6 +73,8 @@ func Defaults() Config {
 			MaxBatch:   16,
 			MaxWait:    5 * time.Millisecond,
 			ORTLibrary: DefaultORTLibrary,
+			// Generous: one batch of texts takes milliseconds to a few seconds.
+			CallTimeout: time.Minute,
 		},
 		Log:             Log{Level: "info", Format: "auto"},
 		HTTP:            HTTP{Listen: "127.0.0.1:9464"},

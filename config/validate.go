@@ -48,6 +48,7 @@ var rules = map[string]rule{
 	"asr.language":             {"empty (detect) or one of asr.languages", nil},
 	"asr.audio_ctx":            intRange(0, 1500),
 	"asr.max_duration":         durMin(0),
+	"asr.call_timeout":         durZeroOrMin(time.Second),
 	"langid.languages":         langList(),
 	"langid.min_chars":         intMin(0),
 	"langid.whisper_weight":    {"0 to 1", func(v reflect.Value) string { return ifBad(v.Float() >= 0 && v.Float() <= 1, v) }},
@@ -57,6 +58,7 @@ var rules = map[string]rule{
 	"reasoning.max_batch":      intMin(1),
 	"reasoning.max_wait":       durMin(0),
 	"reasoning.ort_library":    nonEmpty("a file name (searched in the library path) or a path"),
+	"reasoning.call_timeout":   durZeroOrMin(time.Second),
 	"log.level":                oneOf("debug", "info", "warn", "error"),
 	"log.format":               oneOf("auto", "text", "json"),
 	"http.listen":              hostPort(true),
@@ -188,6 +190,14 @@ func intRange(a, b int64) rule {
 
 func durMin(d time.Duration) rule {
 	return rule{"a duration >= " + formatDuration(d), func(v reflect.Value) string { return ifBad(time.Duration(v.Int()) >= d, v) }}
+}
+
+// durZeroOrMin: 0 to disable, else at least d.
+func durZeroOrMin(d time.Duration) rule {
+	return rule{"0 (disabled) or a duration >= " + formatDuration(d), func(v reflect.Value) string {
+		x := time.Duration(v.Int())
+		return ifBad(x == 0 || x >= d, v)
+	}}
 }
 
 func durRange(a, b time.Duration) rule {

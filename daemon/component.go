@@ -25,6 +25,15 @@ type Component interface {
 	Drain(ctx context.Context) error
 }
 
+// Liveness is implemented by a component that can tell it is stuck beyond repair: a call into
+// code that cannot be cancelled (whisper.cpp, ONNX Runtime) ran past its deadline. While Alive
+// returns an error, the daemon stops feeding the systemd watchdog (WatchdogSec=), so systemd
+// restarts it; the component's Ready should fail too, so that /readyz says why. Alive must be
+// cheap and safe to call from any goroutine.
+type Liveness interface {
+	Alive() error
+}
+
 // Env is what the daemon gives a component when it starts.
 type Env struct {
 	// Config is the effective configuration (file, environment, flags). Treat it as read-only.

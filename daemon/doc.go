@@ -37,7 +37,10 @@
 //     until every component has drained, so results can still be published and acks sent.
 //
 // A component that hits an error it cannot recover from while running calls env.Fail(err): the
-// daemon drains everything and exits non-zero.
+// daemon drains everything and exits non-zero. A component that can be stuck where no drain
+// helps (a call into native code that cannot be cancelled, past its deadline) implements
+// [Liveness]: while its Alive returns an error, the daemon stops sending WATCHDOG=1, and systemd
+// (WatchdogSec=) restarts it.
 //
 // Logs: use env.Logger, one line per event; transcripts only when env.Config.Log.IncludeText.
 //

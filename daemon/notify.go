@@ -20,8 +20,10 @@ func (n notifier) send(state string) {
 }
 
 // watchdog sends WATCHDOG=1 at half the interval systemd asked for (WatchdogSec= sets
-// WATCHDOG_USEC) until stop is closed. It returns the interval, 0 when no watchdog is configured.
-func (n notifier) watchdog(stop <-chan struct{}) time.Duration {
+// WATCHDOG_USEC) until stop is closed, except while alive returns an error: then systemd,
+// missing the pings, restarts the process. It returns the interval, 0 when no watchdog is
+// configured.
+func (n notifier) watchdog(stop <-chan struct{}, alive func() error) time.Duration {
 	interval, err := sd.SdWatchdogEnabled(false)
 	if err != nil {
 		n.log.Warn("systemd watchdog settings unreadable", "err", err)
@@ -33,13 +35,26 @@ func (n notifier) watchdog(stop <-chan struct{}) time.Duration {
 	go func() {
 		t := time.NewTicker(interval / 2)
 		defer t.Stop()
+		starved := false
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				n.send(sd.SdNotifyWatchdog)
 			}
+			if err := alive(); err != nil {
+				if !starved {
+					n.log.Warn("not feeding the systemd watchdog: systemd restarts sentio unless this clears within the watchdog interval",
+						"interval", interval.String(), "err", err)
+					starved = true
+				}
+				continue
+			}
+			if starved {
+				n.log.Info("feeding the systemd watchdog again")
+				starved = false
+			}
+			n.send(sd.SdNotifyWatchdog)
 		}
 	}()
 	return interval

@@ -108,6 +108,18 @@ func (d *state) readiness() readiness {
 	return r
 }
 
+// alive is the first error of a started component's [Liveness], nil when none is stuck.
+func (d *state) alive() error {
+	for _, c := range d.started() {
+		if l, ok := c.(Liveness); ok {
+			if err := l.Alive(); err != nil {
+				return fmt.Errorf("%s: %w", c.Name(), err)
+			}
+		}
+	}
+	return nil
+}
+
 func connStatus(s nats.Status) string {
 	switch s {
 	case nats.RECONNECTING:
@@ -138,7 +150,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	n.send("STATUS=starting")
 	stopWatchdog := make(chan struct{})
 	defer close(stopWatchdog)
-	if iv := n.watchdog(stopWatchdog); iv > 0 {
+	if iv := n.watchdog(stopWatchdog, d.alive); iv > 0 {
 		log.Info("systemd watchdog enabled", "interval", iv.String())
 	}
 

@@ -78,19 +78,7 @@ func (s *slowASR) Transcribe(ctx context.Context, pcm []float32) (asr.Result, er
 
 func published(t *testing.T, reg *prometheus.Registry) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == "sentio_pipeline_results_published_total" {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
+	return sumMetric(t, reg, "sentio_pipeline_results_published_total")
 }
 
 // Two instances on a three-node cluster share the work; one dies mid-stream and the other

@@ -53,12 +53,22 @@ func NewWithParts(cfg *config.Config, parts Parts) *Component {
 // Name is "pipeline".
 func (c *Component) Name() string { return "pipeline" }
 
-// Ready is nil once the consumer runs.
+// Ready is nil once the consumer runs, and while no model call is hung (see Alive).
 func (c *Component) Ready() error {
 	if !c.ready.Load() {
 		return errors.New("starting: loading models and creating streams")
 	}
-	return nil
+	return c.Alive()
+}
+
+// Alive is not nil while a whisper.cpp or reasoning call runs past its deadline
+// (asr.call_timeout, reasoning.call_timeout): such a call cannot be cancelled, so the daemon
+// stops feeding the systemd watchdog and systemd restarts it (see daemon.Liveness).
+func (c *Component) Alive() error {
+	if c.p == nil {
+		return nil
+	}
+	return c.p.Watchdog.Hung()
 }
 
 // OpenParts loads the models the configuration names: whisper.cpp (and its Silero VAD when
@@ -157,6 +167,7 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 		c.closers = append(c.closers, closeParts)
 	}
 	c.bus = bus.New(env.JetStream, c.cfg.NATS, c.log)
+	c.bus.RegisterMetrics(env.Metrics)
 	cons, err := bus.Setup(ctx, env.JetStream, c.cfg.NATS)
 	if err != nil {
 		return err
@@ -185,12 +196,13 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 
 // handle hands one input to the pipeline, blocking while it is full.
 func (c *Component) handle(in *bus.Input) {
-	if int(in.Delivered()) > c.bus.MaxDeliver() {
-		// The consumer allows one delivery more than max_deliver precisely for this: an input
-		// whose processing never settled (e.g. it crashed the daemon each time) goes to the DLQ.
-		if err := in.Reject(wire.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without being processed (max_deliver %d)",
-			in.Delivered()-1, c.bus.MaxDeliver()), "consume"); err != nil {
-			c.log.Warn("could not reject an input past max_deliver; it will come back", "err", err)
+	if int(in.Delivered()) > c.bus.MaxDeliveries() {
+		// Deliveries that did not fail (a crash, a kill, a stop with the input in flight) do not
+		// count toward max_deliver, but an input that crashes the daemon each time it is
+		// processed must not loop forever: past this many deliveries it goes to the DLQ.
+		if err := in.Reject(wire.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without settling: the daemon stopped or crashed with it in flight each time (limit %d deliveries)",
+			in.Delivered()-1, c.bus.MaxDeliveries()), "consume"); err != nil {
+			c.log.Warn("could not reject an input past its delivery limit; it stays pending and is rejected again when it comes back", "err", err)
 		}
 		return
 	}

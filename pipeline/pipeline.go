@@ -38,9 +38,12 @@ const (
 type Pipeline struct {
 	*stages.Pipeline[*Work]
 	Tracker *stages.Tracker
-	calls   *callCounter
-	metrics *metrics
-	segment *segmentStage
+	// Watchdog watches the ASR and reasoning calls: Hung is not nil while one runs past its
+	// deadline (asr.call_timeout, reasoning.call_timeout).
+	Watchdog *stages.Watchdog
+	calls    *callCounter
+	metrics  *metrics
+	segment  *segmentStage
 }
 
 // SetOwnership tells the pipeline which calls this instance still consumes (owns(callID) false:
@@ -65,15 +68,17 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 		}
 	}
 	seg := newSegmentStage(cfg, parts, dlq, calls, log, m)
+	wd := stages.NewWatchdog(log, sm)
 	p := stages.New[*Work](sm,
 		stages.Spec[*Work]{Stage: seg, Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
-		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: lost},
+		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR, wd: wd, limit: cfg.ASR.CallTimeout}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: lost},
 		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: lost},
-		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: lost},
+		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner, wd: wd, limit: cfg.Reasoning.CallTimeout}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: lost},
 		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q, OnError: lost},
 	)
+	p.SetLogger(log)
 	tr := stages.NewTracker(policy, log, sm)
-	return &Pipeline{Pipeline: p, Tracker: tr, calls: calls, metrics: m, segment: seg}
+	return &Pipeline{Pipeline: p, Tracker: tr, Watchdog: wd, calls: calls, metrics: m, segment: seg}
 }
 
 // publishWorkers is the number of results awaiting their PubAck at once.

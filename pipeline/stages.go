@@ -12,18 +12,25 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
-// asrStage transcribes an utterance.
-type asrStage struct{ t Transcriber }
+// asrStage transcribes an utterance. Each whisper.cpp call is registered with the watchdog: it
+// cannot be cancelled, so one running past limit marks the worker hung (see stages.Watchdog).
+type asrStage struct {
+	t     Transcriber
+	wd    *stages.Watchdog
+	limit time.Duration
+}
 
 var _ stages.Stage[*Work] = (*asrStage)(nil)
 
 func (s *asrStage) Name() string { return StageASR }
 
-func (s *asrStage) Process(ctx context.Context, _ int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
+func (s *asrStage) Process(ctx context.Context, worker int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
 	w := it.V
 	if !w.Summary {
 		start := time.Now()
+		end := s.wd.Begin(StageASR, worker, s.limit)
 		res, err := s.t.Transcribe(ctx, w.PCM)
+		end()
 		switch {
 		case errors.Is(err, asr.ErrEmptyAudio):
 			res = asr.Result{}
@@ -61,18 +68,25 @@ func (s *langidStage) Process(ctx context.Context, _ int, it stages.Item[*Work],
 	return nil
 }
 
-// reasonStage labels the utterance, when its language is supported and it has text.
-type reasonStage struct{ r Reasoner }
+// reasonStage labels the utterance, when its language is supported and it has text. Like ASR,
+// each call is registered with the watchdog.
+type reasonStage struct {
+	r     Reasoner
+	wd    *stages.Watchdog
+	limit time.Duration
+}
 
 var _ stages.Stage[*Work] = (*reasonStage)(nil)
 
 func (s *reasonStage) Name() string { return StageReason }
 
-func (s *reasonStage) Process(ctx context.Context, _ int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
+func (s *reasonStage) Process(ctx context.Context, worker int, it stages.Item[*Work], out stages.Emitter[*Work]) error {
 	w := it.V
 	if !w.Summary && w.Lang.Supported && w.ASR.Text != "" {
 		start := time.Now()
+		end := s.wd.Begin(StageReason, worker, s.limit)
 		res, err := s.r.Predict(ctx, reasoning.Input{Text: w.ASR.Text, Lang: w.Lang.Language})
+		end()
 		if err != nil {
 			return fmt.Errorf("reasoning: %w", err)
 		}

@@ -5,8 +5,15 @@
 //   - an input is acked only when every item that depends on it has been released by the last
 //     stage without error (the publish stage releases after the PubAck);
 //   - a transient failure Naks the input with a delay (after a few in-place retries); on its last
-//     allowed delivery, or on a permanent failure ([Reject]), the input is rejected instead: it is
-//     written to the DLQ with its headers and a reason, then terminated;
+//     allowed failed delivery, or on a permanent failure ([Reject]), the input is rejected instead:
+//     it is written to the DLQ with its headers and a reason, then terminated. Only failed
+//     deliveries count (see [Tracker]): a redelivery because the process died is not a failure.
+//     A rejection whose DLQ entry cannot be written leaves the input pending (Naked), to be
+//     rejected again;
+//   - a panic in a stage is recovered: the item's inputs are rejected as internal_error, the
+//     worker and every other input go on;
+//   - a call into code that cannot be cancelled (whisper.cpp, ONNX Runtime) is registered with
+//     a [Watchdog]: past its deadline, the worker is hung and the daemon gets restarted;
 //   - while an input is unsettled, the [Tracker] sends InProgress so its ack deadline does not
 //     expire mid-work;
 //   - queues are bounded and Submit blocks when the first one is full, so a slow stage pushes

@@ -16,6 +16,8 @@ type Metrics struct {
 	inFlight   *prometheus.GaugeVec
 	inputs     prometheus.Gauge
 	settledTot *prometheus.CounterVec
+	panics     *prometheus.CounterVec
+	hung       *prometheus.GaugeVec
 }
 
 // NewMetrics creates and registers the collectors on reg:
@@ -27,6 +29,8 @@ type Metrics struct {
 //	sentio_pipeline_stage_in_flight{stage}           items a stage is working on
 //	sentio_pipeline_inputs_in_flight                 input messages not yet settled
 //	sentio_pipeline_inputs_settled_total{outcome}    inputs acked, naked, rejected or abandoned
+//	sentio_pipeline_panics_total{stage}              panics recovered in a stage (Process, Tick, Close)
+//	sentio_pipeline_stage_hung_calls{stage}          model calls running past their deadline now
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		reg: reg,
@@ -43,9 +47,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "inputs_in_flight", Help: "Input messages received and not yet acked, naked or rejected."}),
 		settledTot: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
 			Name: "inputs_settled_total", Help: "Input messages settled, by outcome (acked, naked, rejected, abandoned)."}, []string{"outcome"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
+			Name: "panics_total", Help: "Panics recovered in a pipeline stage; in Process, the item's inputs go to the DLQ as internal_error."}, []string{"stage"}),
+		hung: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "sentio", Subsystem: "pipeline",
+			Name: "stage_hung_calls", Help: "Model calls (whisper.cpp, ONNX Runtime) running past their deadline: the daemon is not ready and stops feeding the systemd watchdog."}, []string{"stage"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.processed, m.failed, m.duration, m.inFlight, m.inputs, m.settledTot)
+		reg.MustRegister(m.processed, m.failed, m.duration, m.inFlight, m.inputs, m.settledTot, m.panics, m.hung)
 	}
 	return m
 }
@@ -91,4 +99,18 @@ func (m *Metrics) inputsInFlight(n int) {
 		return
 	}
 	m.inputs.Set(float64(n))
+}
+
+func (m *Metrics) panicked(stage string) {
+	if m == nil {
+		return
+	}
+	m.panics.WithLabelValues(stage).Inc()
+}
+
+func (m *Metrics) hungCalls(stage string, d float64) {
+	if m == nil {
+		return
+	}
+	m.hung.WithLabelValues(stage).Add(d)
 }

@@ -3,9 +3,14 @@ package stages
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/sentio-health/sentio/wire"
 )
 
 // Stage is one step of the pipeline. Process handles one item on worker w (0 ≤ w < Workers) and
@@ -58,6 +63,7 @@ type Pipeline[T any] struct {
 	specs   []Spec[T]
 	queues  [][]chan Item[T] // per stage: one shared channel, or one per worker when keyed
 	metrics *Metrics
+	log     *slog.Logger
 
 	hard       context.Context // cancelled only to force a stop
 	cancelHard context.CancelFunc
@@ -70,7 +76,7 @@ type Pipeline[T any] struct {
 
 // New builds a pipeline from stage specs, in order; Start runs it.
 func New[T any](m *Metrics, specs ...Spec[T]) *Pipeline[T] {
-	p := &Pipeline[T]{specs: specs, metrics: m, done: make(chan struct{})}
+	p := &Pipeline[T]{specs: specs, metrics: m, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
 	p.hard, p.cancelHard = context.WithCancel(context.Background())
 	for i := range p.specs {
 		s := &p.specs[i]
@@ -102,6 +108,14 @@ func New[T any](m *Metrics, specs ...Spec[T]) *Pipeline[T] {
 		})
 	}
 	return p
+}
+
+// SetLogger sets where the pipeline logs the panics it recovers (by default nowhere); call it
+// before Start.
+func (p *Pipeline[T]) SetLogger(log *slog.Logger) {
+	if log != nil {
+		p.log = log
+	}
 }
 
 // Names returns the stage names in order.
@@ -226,7 +240,7 @@ func (p *Pipeline[T]) work(stage, w int) {
 		case it, ok := <-in:
 			if !ok {
 				if c, ok := spec.Stage.(Closer[T]); ok {
-					c.Close(p.hard, w, out)
+					_ = p.protect(name, "Close", w, 0, func() error { c.Close(p.hard, w, out); return nil })
 				}
 				return
 			}
@@ -236,7 +250,7 @@ func (p *Pipeline[T]) work(stage, w int) {
 			}
 			p.process(spec, name, w, it, out)
 		case now := <-tick:
-			ticker.Tick(p.hard, w, now, out)
+			_ = p.protect(name, "Tick", w, 0, func() error { ticker.Tick(p.hard, w, now, out); return nil })
 		}
 	}
 }
@@ -254,7 +268,7 @@ func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out 
 	start := time.Now()
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = spec.Stage.Process(p.hard, w, it, out)
+		err = p.protect(name, "Process", w, len(it.Deps), func() error { return spec.Stage.Process(p.hard, w, it, out) })
 		var rej *Rejection
 		if err == nil || errors.As(err, &rej) || isSoft(err) || attempt >= spec.Retries || p.hard.Err() != nil {
 			break
@@ -283,6 +297,35 @@ func (p *Pipeline[T]) process(spec Spec[T], name string, w int, it Item[T], out 
 		}
 	}
 	Release(it.Deps, err)
+}
+
+// protect runs f, one call of a stage (Process, Tick or Close), and recovers a panic in it: the
+// daemon stays up, the panic is one error line (the stack only at debug level) and one count of
+// sentio_pipeline_panics_total, and a panic in Process becomes a permanent rejection of that
+// item's inputs (internal_error): a panic is a bug, so retrying in place or on redelivery would
+// only repeat it. Inputs of other items are not affected. Txns the stage had Retained before
+// panicking (a keyed stage's held chunks) stay held until the stage releases them, as its state
+// is its own; they are settled at the latest when the process stops.
+func (p *Pipeline[T]) protect(stage, call string, w, inputs int, f func() error) (err error) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		p.metrics.panicked(stage)
+		attrs := []any{"stage", stage, "worker", w, "in", call, "panic", fmt.Sprint(v)}
+		msg := "stage panicked; the worker goes on"
+		if call == "Process" {
+			msg = "stage panicked; its item's inputs go to the DLQ as " + wire.ReasonInternal
+			attrs = append(attrs, "inputs", inputs)
+		}
+		if p.log.Enabled(context.Background(), slog.LevelDebug) {
+			attrs = append(attrs, "stack", string(debug.Stack()))
+		}
+		p.log.Error(msg, attrs...)
+		err = &Rejection{Code: wire.ReasonInternal, Stage: stage, Err: fmt.Errorf("panic in %s: %v", call, v)}
+	}()
+	return f()
 }
 
 func allFailed(txns []*Txn) bool {

@@ -16,7 +16,11 @@ type fakeInput struct {
 	delivered                   uint64
 	acks, naks, rejects, inProg int
 	code                        string
+	// id, when set, identifies the message across deliveries (bus.Input: stream and sequence).
+	id string
 }
+
+func (f *fakeInput) ID() string { return f.id }
 
 func (f *fakeInput) Ack() error { f.mu.Lock(); f.acks++; f.mu.Unlock(); return nil }
 func (f *fakeInput) Nak(time.Duration) error {
@@ -179,7 +183,7 @@ func TestTransientFailureNaksThenRejectsOnLastDelivery(t *testing.T) {
 			return fmt.Errorf("model busy")
 		}}, Retries: 1},
 	)
-	first := &fakeInput{delivered: 1}
+	first := &fakeInput{id: "AUDIO/1", delivered: 1}
 	waitDone(t, submit(t, p, tr, first, 0))
 	if first.naks != 1 || first.rejects != 0 {
 		t.Fatalf("first delivery: naks=%d rejects=%d", first.naks, first.rejects)
@@ -187,7 +191,12 @@ func TestTransientFailureNaksThenRejectsOnLastDelivery(t *testing.T) {
 	if calls.Load() != 2 {
 		t.Fatalf("Process ran %d times; want 2 (one in-place retry)", calls.Load())
 	}
-	last := &fakeInput{delivered: 3}
+	second := &fakeInput{id: "AUDIO/1", delivered: 2}
+	waitDone(t, submit(t, p, tr, second, 0))
+	if second.naks != 1 || second.rejects != 0 {
+		t.Fatalf("second delivery: naks=%d rejects=%d", second.naks, second.rejects)
+	}
+	last := &fakeInput{id: "AUDIO/1", delivered: 3}
 	waitDone(t, submit(t, p, tr, last, 0))
 	if last.rejects != 1 || last.naks != 0 || last.code != "max_deliveries@reason" {
 		t.Fatalf("last delivery: naks=%d rejects=%d code=%q", last.naks, last.rejects, last.code)

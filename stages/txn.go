@@ -19,6 +19,9 @@ type Input interface {
 	// Delivered is how many times the message has been delivered, this time included.
 	Delivered() uint64
 	// Reject writes the message to the DLQ with its headers and the reason, then terminates it.
+	// When the DLQ entry cannot be written, it must neither terminate nor ack the message: it
+	// Naks it (with a delay), so that the message comes back and is rejected again, and returns
+	// the error.
 	Reject(code, reason, stage string) error
 }
 
