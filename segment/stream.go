@@ -1,5 +1,7 @@
 package segment
 
+import "time"
+
 // Utterance is speech cut from a stream channel.
 type Utterance[K any] struct {
 	// Start is the utterance's first sample, at 16 kHz from the start of the call.
@@ -23,6 +25,8 @@ type Channel[K any] struct {
 	ends   []int   // buffer length after each token's chunk
 	poss   []int64 // position each token's chunk declared
 	speech bool    // speech was heard since the last cut
+	// decided is the buffer length at the last decision.
+	decided int64
 }
 
 // Tolerance is how far (in 16 kHz samples) a chunk's declared position may be from the end of
@@ -62,11 +66,17 @@ func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K],
 	c.ends = append(c.ends, len(c.buf))
 	c.poss = append(c.poss, pos)
 
-	// Decide on the tail only (the pause that ends an utterance, some context and the new chunk),
-	// so the cost per chunk does not grow with the utterance; the whole buffer is analysed once,
-	// at the cut. The tail is a function of the buffer, so a replay decides the same.
+	// Decide at most once per Step of new audio (small chunks are decided on together), on the
+	// tail only (the pause that ends an utterance, some context and the new audio), so the cost
+	// per chunk does not grow with the utterance nor with the chunk rate; the whole buffer is
+	// analysed when the tail suggests a cut, and the cut is made only if that analysis agrees.
+	// The tail is a function of the buffer, so a replay decides the same.
 	n := int64(len(c.buf))
-	tail := min(n, samples(c.opts.Pause)+tailContext+int64(len(pcm)))
+	if n-c.decided < samples(Step) && n < samples(c.opts.MaxUtterance) {
+		return utts, silent, nil
+	}
+	tail := min(n, samples(c.opts.Pause)+tailContext+(n-c.decided))
+	c.decided = n
 	spans, err := c.vad.Segments(c.buf[n-tail:])
 	if err != nil {
 		return utts, silent, err
@@ -85,19 +95,26 @@ func (c *Channel[K]) Push(pos int64, pcm []float32, tok K) (utts []Utterance[K],
 	if len(spans) > 0 {
 		trailing = tail - min(tail, spans[len(spans)-1].EndMS*SampleRate/1000)
 	}
-	if trailing >= samples(c.opts.Pause) || n >= samples(c.opts.MaxUtterance) {
-		full, err := c.vad.Segments(c.buf)
-		if err != nil {
-			return utts, silent, err
-		}
-		u, s := c.cut(full)
-		return append(utts, u...), append(silent, s...), nil
+	if trailing < samples(c.opts.Pause) && n < samples(c.opts.MaxUtterance) {
+		return utts, silent, nil
 	}
-	return utts, silent, nil
+	full, err := c.vad.Segments(c.buf)
+	if err != nil {
+		return utts, silent, err
+	}
+	if len(full) > 0 && n < samples(c.opts.MaxUtterance) && n-full[len(full)-1].EndMS*SampleRate/1000 < samples(c.opts.Pause) {
+		// The whole buffer says the speech goes on: the tail missed it.
+		return utts, silent, nil
+	}
+	u, sl := c.cut(full, true)
+	return append(utts, u...), append(silent, sl...), nil
 }
 
+// Step is the least new audio between two decisions of a channel.
+const Step = 200 * time.Millisecond
+
 // tailContext is the audio before the pause window given to the VAD with each chunk.
-const tailContext = SampleRate * 3 / 10
+var tailContext = int64(SampleRate)
 
 // Flush cuts whatever is buffered (end of stream, idle timeout).
 func (c *Channel[K]) Flush() ([]Utterance[K], []K, error) {
@@ -113,7 +130,7 @@ func (c *Channel[K]) Flush() ([]Utterance[K], []K, error) {
 		c.reset()
 		return nil, toks, nil
 	}
-	u, s := c.cut(spans)
+	u, s := c.cut(spans, false)
 	return u, s, nil
 }
 
@@ -124,15 +141,33 @@ func (c *Channel[K]) Abandon() []K {
 	return toks
 }
 
-func (c *Channel[K]) cut(spans []Span) ([]Utterance[K], []K) {
+// cut emits the utterances of the buffer. With keepTail, the chunks after the end of the last
+// utterance stay buffered (they hold no speech of it, and may hold the padding before the next
+// one); otherwise the buffer is emptied.
+func (c *Channel[K]) cut(spans []Span, keepTail bool) ([]Utterance[K], []K) {
 	cuts := Cuts(spans, int64(len(c.buf)), c.opts)
-	toks := c.tokens
+	kept := len(c.tokens) // the first chunk kept
+	if keepTail && len(cuts) > 0 {
+		end := cuts[len(cuts)-1].End
+		for k := 1; k < len(c.tokens); k++ {
+			if int64(c.ends[k-1]) >= end {
+				kept = k
+				break
+			}
+		}
+	}
+	toks := append([]K(nil), c.tokens[:kept]...)
 	var out []Utterance[K]
 	for _, ct := range cuts {
 		pcm := append([]float32(nil), c.buf[ct.Start:ct.End]...)
 		out = append(out, Utterance[K]{Start: c.start + ct.Start, PCM: pcm, Tokens: toks})
 	}
-	c.reset()
+	if kept < len(c.tokens) {
+		c.drop(kept)
+		c.speech, c.decided = false, 0
+	} else {
+		c.reset()
+	}
 	if len(out) == 0 {
 		return nil, toks
 	}
@@ -160,11 +195,18 @@ func (c *Channel[K]) keepRecent(window int64) []K {
 		return nil
 	}
 	released := append([]K(nil), c.tokens[:k]...)
+	c.drop(k)
+	return released
+}
+
+// drop removes the first k chunks from the buffer.
+func (c *Channel[K]) drop(k int) {
 	cut := c.ends[k-1]
 	// The kept chunks start where the first of them said it does, as they would after a replay
 	// from it.
 	c.start = c.poss[k]
 	c.buf = append(c.buf[:0], c.buf[cut:]...)
+	c.decided = max(0, c.decided-int64(cut))
 	c.tokens = append(c.tokens[:0], c.tokens[k:]...)
 	c.poss = append(c.poss[:0], c.poss[k:]...)
 	ends := c.ends[k:]
@@ -172,12 +214,16 @@ func (c *Channel[K]) keepRecent(window int64) []K {
 		ends[i] -= cut
 	}
 	c.ends = append(c.ends[:0], ends...)
-	return released
 }
 
 func (c *Channel[K]) reset() {
 	c.start += int64(len(c.buf))
-	c.buf = c.buf[:0]
+	if cap(c.buf) > 4*SampleRate {
+		c.buf = nil // an utterance's buffer (up to max_utterance) is not kept for the next one
+	} else {
+		c.buf = c.buf[:0]
+	}
+	c.decided = 0
 	c.tokens = nil
 	c.ends = nil
 	c.poss = nil
