@@ -36,8 +36,8 @@ build: ## build bin/sentio (cgo, whisper.cpp)
 run: build ## build and run the daemon on its embedded defaults (Ctrl-C stops it)
 	$(TB) bin/sentio run $(ARGS)
 
-test: build ## the whole test suite
-	$(TB) env SENTIO_SHARED=$(SHARED) SENTIO_BIN=$(CURDIR)/bin/sentio go test -tags '$(GOTAGS)' -timeout 60m -count=1 $(TESTFLAGS) ./...
+test: build ## the whole test suite, under the race detector
+	$(TB) env SENTIO_SHARED=$(SHARED) SENTIO_BIN=$(CURDIR)/bin/sentio go test -race -tags '$(GOTAGS)' -timeout 60m -count=1 $(TESTFLAGS) ./...
 	$(TB) toolbox/check-dockerfile
 
 lint: ## go vet and staticcheck

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +26,9 @@ type Bus struct {
 	log   *slog.Logger
 	// dlqFailures counts DLQ entries that could not be written (see RegisterMetrics).
 	dlqFailures prometheus.Counter
+
+	callsMu sync.Mutex
+	calls   jetstream.KeyValue // see Calls
 }
 
 // New returns a Bus on js; call Setup (or bus.Setup) before consuming.
@@ -125,10 +129,19 @@ func (b *Bus) PublishDLQ(ctx context.Context, m jetstream.Msg, meta *jetstream.M
 // CallResults reads back every result published for a call (not its summary), for the summary.
 func (b *Bus) CallResults(ctx context.Context, callID string) ([]wire.Result, error) {
 	subj := wire.Subject(b.Names.ResultSubject, callID)
-	cons, err := b.JS.OrderedConsumer(ctx, b.Names.ResultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
+	// The consumer is deleted once read; should that fail, the server drops it when idle.
+	cons, err := b.JS.OrderedConsumer(ctx, b.Names.ResultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj},
+		InactiveThreshold: 10 * time.Second})
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if info := cons.CachedInfo(); info != nil {
+			dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = b.JS.DeleteConsumer(dctx, b.Names.ResultStream, info.Name)
+			cancel()
+		}
+	}()
 	var out []wire.Result
 	for {
 		batch, err := cons.FetchNoWait(256)

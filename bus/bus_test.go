@@ -34,6 +34,7 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 	js := jsOn(t)
 	c := config.Defaults().NATS
 	c.MaxAge = time.Hour
+	c.AudioMaxAge = 30 * time.Minute
 	c.MaxBytes = 1 << 30
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
@@ -51,7 +52,13 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := s.CachedInfo().Config
-		if cfg.MaxAge != time.Hour || cfg.MaxBytes != 1<<30 || cfg.Replicas != 1 || cfg.Storage != jetstream.FileStorage {
+		age, discard := time.Hour, jetstream.DiscardOld
+		if name == c.AudioStream {
+			// Audio is kept for its own age, and a full stream refuses audio instead of dropping
+			// audio not yet processed.
+			age, discard = 30*time.Minute, jetstream.DiscardNew
+		}
+		if cfg.MaxAge != age || cfg.Discard != discard || cfg.MaxBytes != 1<<30 || cfg.Replicas != 1 || cfg.Storage != jetstream.FileStorage {
 			t.Fatalf("stream %s: %+v", name, cfg)
 		}
 	}

@@ -54,6 +54,14 @@ func (in *Input) ID() string {
 	return in.Meta.Stream + "/" + strconv.FormatUint(in.Meta.Sequence.Stream, 10)
 }
 
+// PublishedAt is when the message was stored in the audio stream (zero when unknown).
+func (in *Input) PublishedAt() time.Time {
+	if in.Meta == nil {
+		return time.Time{}
+	}
+	return in.Meta.Timestamp
+}
+
 // StreamSeq is the message's sequence number in the audio stream.
 func (in *Input) StreamSeq() uint64 {
 	if in.Meta == nil {

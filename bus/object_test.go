@@ -110,7 +110,7 @@ func TestSetupCreatesTheObjectStore(t *testing.T) {
 	js := jsOn(t)
 	ctx := context.Background()
 	c := config.Defaults().NATS
-	c.MaxAge = 5 * time.Hour
+	c.AudioMaxAge = 5 * time.Hour
 	c.MaxBytes = 1 << 30
 	if _, err := Setup(ctx, js, c); err != nil {
 		t.Fatal(err)
@@ -123,8 +123,8 @@ func TestSetupCreatesTheObjectStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.TTL() != c.MaxAge || st.Replicas() != c.Replicas || st.Storage() != jetstream.FileStorage {
-		t.Fatalf("bucket %s: TTL %v, %d replicas, %v storage; want %v, %d, file", ObjectBucket, st.TTL(), st.Replicas(), st.Storage(), c.MaxAge, c.Replicas)
+	if st.TTL() != c.AudioMaxAge || st.Replicas() != c.Replicas || st.Storage() != jetstream.FileStorage {
+		t.Fatalf("bucket %s: TTL %v, %d replicas, %v storage; want %v, %d, file", ObjectBucket, st.TTL(), st.Replicas(), st.Storage(), c.AudioMaxAge, c.Replicas)
 	}
 	if s, ok := st.(*jetstream.ObjectBucketStatus); !ok || s.StreamInfo().Config.MaxBytes != c.MaxBytes {
 		t.Fatalf("bucket %s does not have the streams' max_bytes %d", ObjectBucket, c.MaxBytes)

@@ -56,12 +56,13 @@ func NamesOf(c config.NATS) Names {
 	return n
 }
 
-// DuplicateWindow is how long the results stream remembers Nats-Msg-Ids: long enough to cover a
-// crash, a restart and every redelivery of the input.
+// DuplicateWindow is how long the results stream remembers Nats-Msg-Ids (nats.dedupe_window, at
+// most nats.max_age). Replays later than that are checked against the published results (see
+// the pipeline's publish stage).
 func DuplicateWindow(c config.NATS) time.Duration {
-	w := 30 * time.Minute
-	if d := 2 * ackWait(c) * time.Duration(maxDeliver(c)+1); d > w {
-		w = d
+	w := c.DedupeWindow
+	if w <= 0 {
+		w = config.Defaults().NATS.DedupeWindow
 	}
 	if c.MaxAge > 0 && w > c.MaxAge {
 		w = c.MaxAge
@@ -130,12 +131,18 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 			Duplicates: DuplicateWindow(c)},
 		{Name: n.DLQStream, Subjects: []string{n.DLQSubject + ".>"}, Description: "sentio rejected input, with the reason"},
 	}
-	for _, sc := range streams {
+	for i, sc := range streams {
 		sc.Retention = jetstream.LimitsPolicy
 		sc.Storage = jetstream.FileStorage
 		sc.Replicas = replicas(c)
 		sc.MaxAge = c.MaxAge
 		sc.MaxBytes = maxBytes(c)
+		if i == 0 {
+			// Audio: kept for nats.audio_max_age; a full stream refuses new audio instead of
+			// dropping audio not processed yet.
+			sc.MaxAge = c.AudioMaxAge
+			sc.Discard = jetstream.DiscardNew
+		}
 		if sc.Duplicates == 0 {
 			sc.Duplicates = 2 * time.Minute
 		}
@@ -207,12 +214,12 @@ func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 	}
 }
 
-// ObjectStore creates or updates the bucket of large clips, with the streams' replicas, max_age
-// and max_bytes, and returns it. Setup calls it: publishers use the bucket the daemon made.
+// ObjectStore creates or updates the bucket of large clips, with the streams' replicas and
+// max_bytes and the audio stream's audio_max_age, and returns it. Setup calls it: publishers use the bucket the daemon made.
 func ObjectStore(ctx context.Context, js jetstream.JetStream, c config.NATS) (jetstream.ObjectStore, error) {
 	os, err := retryCreate(ctx, quiet, "object store "+ObjectBucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
 		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ObjectBucket,
-			Description: "sentio clips larger than the maximum message payload", TTL: c.MaxAge, Replicas: replicas(c),
+			Description: "sentio clips larger than the maximum message payload", TTL: c.AudioMaxAge, Replicas: replicas(c),
 			MaxBytes: maxBytes(c), Storage: jetstream.FileStorage})
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ func TestPublishLargeClipUsesTheDaemonsBucket(t *testing.T) {
 	url, js := setupStreams(t)
 	ctx := context.Background()
 	daemon := config.Defaults().NATS
-	daemon.MaxAge = 5 * time.Hour
+	daemon.AudioMaxAge = 5 * time.Hour
 	if _, err := bus.Setup(ctx, js, daemon); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestPublishLargeClipUsesTheDaemonsBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.TTL() != daemon.MaxAge || st.Replicas() != daemon.Replicas {
-		t.Fatalf("bucket after publish: TTL %v, %d replicas; want the daemon's %v, %d", st.TTL(), st.Replicas(), daemon.MaxAge, daemon.Replicas)
+	if st.TTL() != daemon.AudioMaxAge || st.Replicas() != daemon.Replicas {
+		t.Fatalf("bucket after publish: TTL %v, %d replicas; want the daemon's %v, %d", st.TTL(), st.Replicas(), daemon.AudioMaxAge, daemon.Replicas)
 	}
 }

@@ -90,12 +90,24 @@ type NATS struct {
 	// Stream-mode chunks stay unacked until the utterances using them are published, so it must
 	// be at least twice pipeline.max_call_chunks: one call at its bound cannot stall a partition.
 	MaxAckPending int `yaml:"max_ack_pending"`
-	// MaxAge is how long the streams, and the object store bucket of large clips, keep messages (0
-	// keeps them until max_bytes applies).
+	// MaxAge is how long the results and DLQ streams keep messages (0 keeps them until max_bytes
+	// applies).
 	MaxAge time.Duration `yaml:"max_age"`
+	// AudioMaxAge is how long the audio stream, and the object store bucket of large clips, keep
+	// audio, acked or not (0: until max_bytes applies). Audio is health data: acked audio is not
+	// needed by sentio, so keep this short, but longer than the worst backlog, since audio not
+	// processed by then is lost. A full audio stream refuses new audio (publishers get an error)
+	// rather than dropping audio not yet processed.
+	AudioMaxAge time.Duration `yaml:"audio_max_age"`
 	// MaxBytes bounds the size in bytes of each stream and of the object store bucket (-1 for no
 	// limit).
 	MaxBytes int64 `yaml:"max_bytes"`
+	// DedupeWindow is how long the results stream remembers result ids (Nats-Msg-Id, the
+	// utterance id) and drops a result published again, as a replay after a crash does. A replay
+	// later than that (an input redelivered after a long backlog) is checked against the call's
+	// published results instead, which costs a read of them: keep the window above the usual
+	// time from an input's arrival to its ack.
+	DedupeWindow time.Duration `yaml:"dedupe_window"`
 	// MaxObjectBytes is the largest clip read from the object store (bucket sentio-audio), checked
 	// against the object's size before it is read; a larger one is rejected as too_large.
 	MaxObjectBytes int64 `yaml:"max_object_bytes"`
@@ -136,6 +148,10 @@ type Pipeline struct {
 	// holding the most is cut. The default covers a whole utterance (pipeline.max_utterance) sent
 	// in 10 ms chunks.
 	MaxCallChunks int `yaml:"max_call_chunks"`
+	// MaxCalls bounds the stream-mode calls one instance keeps in memory. A chunk of a new call
+	// beyond it fails and is redelivered later (and reaches the DLQ after nats.max_deliver
+	// such failures): size it above the calls an instance serves at once.
+	MaxCalls int `yaml:"max_calls"`
 }
 
 // ASR configures whisper.cpp.

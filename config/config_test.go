@@ -106,6 +106,7 @@ func TestBadValues(t *testing.T) {
 		{"listen", "http:\n  listen: localhost\n", []string{":2: http.listen: \"localhost\" is not host:port"}},
 		{"tls pair", "nats:\n  tls:\n    cert: c.pem\n", []string{"nats.tls.key: is empty while the other"}},
 		{"auth", "nats:\n  token: t\n  creds: c\n", []string{":2: nats.token: is set together with nats.creds"}},
+		{"dedupe window vs ack wait", "nats:\n  ack_wait: 1m\n  dedupe_window: 90s\n", []string{"nats.dedupe_window: is 1m30s, shorter than twice nats.ack_wait (1m0s)"}},
 		{"held vs ack pending", "nats:\n  max_ack_pending: 1000\npipeline:\n  max_call_chunks: 600\n", []string{":2: nats.max_ack_pending: is 1000, less than twice pipeline.max_call_chunks (600)"}},
 	}
 	for _, tc := range cases {

@@ -40,8 +40,10 @@ func Defaults() Config {
 			AckWait:        30 * time.Second,
 			MaxAckPending:  16384,
 			MaxAge:         72 * time.Hour,
+			AudioMaxAge:    24 * time.Hour,
 			MaxBytes:       -1,
 			MaxObjectBytes: 256 << 20,
+			DedupeWindow:   30 * time.Minute,
 		},
 		Pipeline: Pipeline{
 			SegmentWorkers: 1,
@@ -51,6 +53,7 @@ func Defaults() Config {
 			MaxUtterance:   20 * time.Second,
 			IdleFlush:      10 * time.Second,
 			MaxCallChunks:  4096,
+			MaxCalls:       10000,
 		},
 		ASR: ASR{
 			Model:     DefaultASRModel,

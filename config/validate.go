@@ -20,21 +20,26 @@ type rule struct {
 // rules declares, for each key that has constraints, what is allowed. Cross-key rules live in
 // [Config.Validate].
 var rules = map[string]rule{
-	"nats.listen":              hostPort(false),
-	"nats.replicas":            intRange(1, 5),
-	"nats.audio_stream":        streamName(),
-	"nats.audio_subject":       subjectPrefix(),
-	"nats.result_stream":       streamName(),
-	"nats.result_subject":      subjectPrefix(),
-	"nats.dlq_stream":          streamName(),
-	"nats.dlq_subject":         subjectPrefix(),
-	"nats.consumer":            streamName(),
-	"nats.max_deliver":         intMin(1),
-	"nats.ack_wait":            durMin(time.Second),
-	"nats.max_ack_pending":     intMin(1),
-	"nats.max_age":             durMin(0),
+	"nats.listen":          hostPort(false),
+	"nats.replicas":        intRange(1, 5),
+	"nats.audio_stream":    streamName(),
+	"nats.audio_subject":   subjectPrefix(),
+	"nats.result_stream":   streamName(),
+	"nats.result_subject":  subjectPrefix(),
+	"nats.dlq_stream":      streamName(),
+	"nats.dlq_subject":     subjectPrefix(),
+	"nats.consumer":        streamName(),
+	"nats.max_deliver":     intMin(1),
+	"nats.ack_wait":        durMin(time.Second),
+	"nats.max_ack_pending": intMin(1),
+	"nats.max_age":         durMin(0),
+	"nats.audio_max_age": {"0 (no limit) or a duration >= 10m", func(v reflect.Value) string {
+		d := time.Duration(v.Int())
+		return ifBad(d == 0 || d >= 10*time.Minute, v)
+	}},
 	"nats.max_bytes":           {"-1 (no limit) or a positive number of bytes", func(v reflect.Value) string { return ifBad(v.Int() == -1 || v.Int() > 0, v) }},
 	"nats.max_object_bytes":    intMin(1),
+	"nats.dedupe_window":       durMin(time.Second),
 	"pipeline.segment_workers": intMin(1),
 	"pipeline.asr_workers":     intMin(1),
 	"pipeline.reason_workers":  intMin(1),
@@ -42,6 +47,7 @@ var rules = map[string]rule{
 	"pipeline.max_utterance":   durRange(time.Second, 30*time.Second),
 	"pipeline.idle_flush":      durMin(100 * time.Millisecond),
 	"pipeline.max_call_chunks": intMin(16),
+	"pipeline.max_calls":       intMin(1),
 	"asr.model":                nonEmpty("a ggml model file"),
 	"asr.threads":              intMin(1),
 	"asr.languages":            langList(),
@@ -115,6 +121,10 @@ func (c *Config) Validate() error {
 	}
 	if n.Embedded {
 		c.validateEmbedded(bad)
+	}
+	if n.DedupeWindow > 0 && n.AckWait > 0 && n.DedupeWindow < 2*n.AckWait {
+		bad("nats.dedupe_window", fmt.Sprintf("is %s, shorter than twice nats.ack_wait (%s): a replay after a crash would double results (allowed: at least %s)",
+			n.DedupeWindow, n.AckWait, 2*n.AckWait))
 	}
 	if n.MaxAckPending > 0 && c.Pipeline.MaxCallChunks > 0 && n.MaxAckPending < 2*c.Pipeline.MaxCallChunks {
 		bad("nats.max_ack_pending", fmt.Sprintf("is %d, less than twice pipeline.max_call_chunks (%d): one call at its bound could stall a partition (allowed: at least %d, or lower pipeline.max_call_chunks)",

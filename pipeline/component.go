@@ -178,6 +178,7 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 		sink = c.wrapSink(sink)
 	}
 	c.p = Build(c.cfg, *c.parts, sink, c.bus, policy, c.log, env.Metrics)
+	c.p.SetCallRegistry(c.bus)
 	c.p.Start()
 	c.submit, c.stopSub = context.WithCancel(context.Background())
 	// Each partition's iterator buffers a little; the pipeline's queues hold the rest.
@@ -207,7 +208,7 @@ func (c *Component) handle(in *bus.Input) {
 		return
 	}
 	txn := c.p.Tracker.Begin(in)
-	msg := &Message{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Delivered: in.Delivered(), Fetch: c.bus}
+	msg := &Message{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Delivered: in.Delivered(), StreamSeq: in.StreamSeq(), Fetch: c.bus}
 	it := stages.Item[*Work]{V: &Work{Msg: msg}, Deps: []*stages.Txn{txn}, Key: wire.CallID(msg.Header, msg.Subject)}
 	if err := c.p.Submit(c.submit, it); err != nil {
 		stages.Release(it.Deps, stages.ErrAbandoned)

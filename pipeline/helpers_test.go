@@ -75,6 +75,8 @@ func wav(pcm []float32, rate int) []byte {
 type fakeASR struct {
 	calls atomic.Int32
 	gate  chan struct{} // when non-nil, each call waits for a receive... or close
+	// gated, when set, chooses the calls (numbered from 1) that wait for gate; nil: every call.
+	gated func(n int32) bool
 	fail  func(n int32) error
 	// spanish makes it hear Spanish, a language outside the configured five, as whisper over all
 	// its languages would.
@@ -83,7 +85,7 @@ type fakeASR struct {
 
 func (f *fakeASR) Transcribe(ctx context.Context, pcm []float32) (asr.Result, error) {
 	n := f.calls.Add(1)
-	if f.gate != nil {
+	if f.gate != nil && (f.gated == nil || f.gated(n)) {
 		select {
 		case <-f.gate:
 		case <-ctx.Done():

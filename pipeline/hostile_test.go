@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -71,5 +72,46 @@ func TestClipWithAMillionChannelsIsABadHeader(t *testing.T) {
 	r.clip("wide", s16(threeBursts), map[string]string{wire.HeaderCodec: "pcm_s16le", wire.HeaderRate: "16000", wire.HeaderChannels: "1000000"})
 	if codes := r.dlqCodes("wide", 1); len(codes) != 1 || codes[0] != wire.ReasonBadHeader {
 		t.Fatalf("DLQ reason codes %v; want one %s", codes, wire.ReasonBadHeader)
+	}
+}
+
+// A summary waits for every utterance of its call, however long one takes (here the first is
+// held in ASR past the summary's wait while the others and the summary overtake it), and the
+// consumer it reads the call's results with is deleted afterwards.
+func TestSummaryWaitsForEveryUtterance(t *testing.T) {
+	defer func(d time.Duration) { SummaryWait = d }(SummaryWait)
+	SummaryWait = 200 * time.Millisecond
+	cfg := testConfig()
+	cfg.Pipeline.ASRWorkers = 2
+	gate := make(chan struct{})
+	a := &fakeASR{gate: gate, gated: func(n int32) bool { return n == 1 }}
+	r := newRigWith(t, cfg, a, nil)
+	r.sendChunks(chunks("slowcall", threeBursts, 200))
+	// The two other utterances are published; the summary has reached its wait behind them.
+	collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.*", 2, 10*time.Second)
+	time.Sleep(3 * SummaryWait) // past the wait the summary used to give up after
+	close(gate)
+	if s := summaryOf(t, r, "slowcall"); s.Utterances != 3 {
+		t.Fatalf("the summary counts %d utterances; want all 3", s.Utterances)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := 0
+		stream, err := r.js.Stream(t.Context(), r.cfg.NATS.ResultStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for info := range stream.ListConsumers(t.Context()).Info() {
+			if slices.Contains(append(info.Config.FilterSubjects, info.Config.FilterSubject), "sentio.results.slowcall") {
+				n++
+			}
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d consumers of the call's results left after its summary", n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/sentio-health/sentio/asr"
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/langid"
 	"github.com/sentio-health/sentio/reasoning"
 	"github.com/sentio-health/sentio/segment"
@@ -50,6 +51,22 @@ type Sink interface {
 // missing chunks cannot be rejected, they never came). msgID dedupes it.
 type Noticer interface {
 	Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error
+}
+
+// CallRegistry remembers which recording each stream-mode call id names (*bus.Bus keeps it in a
+// KV bucket), so that a second recording published under a used call id is rejected
+// (call_id_reused) instead of silently deduplicated away by the results stream.
+type CallRegistry interface {
+	// ClaimCall records that the stream whose chunk 0 has audio-stream sequence epoch uses
+	// callID, and returns the call's record (another recording's when its Epoch differs).
+	ClaimCall(ctx context.Context, callID string, epoch uint64) (bus.CallRecord, error)
+	// LookupCall returns callID's record; ok is false when it has none.
+	LookupCall(ctx context.Context, callID string) (rec bus.CallRecord, ok bool, err error)
+	// EndCall records the audio-stream sequence of the End chunk of the recording epoch.
+	EndCall(ctx context.Context, callID string, epoch, end uint64) error
+	// RecordFlush records that the recording epoch was cut after chunk seq for a reason that
+	// depends on timing, so that a replay cuts there too.
+	RecordFlush(ctx context.Context, callID string, epoch, seq uint64) error
 }
 
 // ObjectFetcher reads large clips from the NATS Object Store (*bus.Bus). Its errors wrapping

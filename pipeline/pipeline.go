@@ -51,6 +51,10 @@ type Pipeline struct {
 // it, every call is this instance's.
 func (p *Pipeline) SetOwnership(owns func(callID string) bool) { p.segment.owns.Store(&owns) }
 
+// SetCallRegistry gives the segment stage the registry of recordings per call id; call it
+// before Start. Without it, a reused call id is not recognised.
+func (p *Pipeline) SetCallRegistry(r CallRegistry) { p.segment.registry = r }
+
 // Build assembles the stages in their order. reg may be nil (no metrics).
 func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stages.Policy, log *slog.Logger, reg prometheus.Registerer) *Pipeline {
 	if log == nil {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/stages"
 	"github.com/sentio-health/sentio/wire"
@@ -20,8 +21,10 @@ type publishStage struct {
 	resultPfx   string
 	includeText bool
 	calls       *callCounter
-	log         *slog.Logger
-	m           *metrics
+	// dedupe is the results stream's dedupe window (see lateReplay).
+	dedupe time.Duration
+	log    *slog.Logger
+	m      *metrics
 }
 
 var _ stages.Stage[*Work] = (*publishStage)(nil)
@@ -31,23 +34,49 @@ func newPublishStage(cfg *config.Config, parts Parts, sink Sink, calls *callCoun
 	if pfx == "" {
 		pfx = "sentio.results"
 	}
-	return &publishStage{sink: sink, models: parts.Models, resultPfx: pfx, includeText: cfg.Log.IncludeText,
+	return &publishStage{sink: sink, models: parts.Models, resultPfx: pfx, includeText: cfg.Log.IncludeText, dedupe: bus.DuplicateWindow(cfg.NATS),
 		calls: calls, log: log, m: m}
 }
 
 func (s *publishStage) Name() string { return StagePublish }
 
-// SummaryWait bounds how long a summary waits for the call's utterances still in the pipeline
-// (an utterance that failed is never published; the summary then goes out without it).
-const SummaryWait = 30 * time.Second
+// SummaryWait is how long a summary waits for the call's utterances still in the pipeline
+// before it logs that it is still waiting. It waits for every one of them: each is published or
+// fails (a failed utterance is never published, and the summary goes out without it); a hung
+// model is the watchdog's business.
+var SummaryWait = 30 * time.Second
 
 func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work], _ stages.Emitter[*Work]) error {
 	w := it.V
 	if w.Summary {
-		return s.summary(ctx, w.CallID)
+		// The summary waits for the call's utterances, which may still be queued behind it: it
+		// waits on its own goroutine, holding its inputs, so that this worker goes on publishing.
+		stages.Retain(it.Deps)
+		go func() {
+			err := s.summary(ctx, w.CallID, w.Clip)
+			if err != nil && ctx.Err() != nil {
+				err = stages.ErrAbandoned
+			} else if err != nil {
+				s.log.Warn("call summary not published; its End input will be retried", "call_id", w.CallID, "err", err)
+			}
+			stages.Release(it.Deps, err)
+		}()
+		return nil
 	}
 	start := time.Now()
 	r := w.result(s.models)
+	if s.lateReplay(it.Deps) {
+		done, err := s.published(ctx, w.CallID, r.UtteranceID)
+		if err != nil {
+			return err
+		}
+		if done {
+			// Published before the results stream's dedupe window: already there.
+			s.calls.add(w.CallID, -1)
+			s.log.Info("utterance already published by an earlier delivery; not published again", "call_id", w.CallID, "utterance_id", r.UtteranceID)
+			return nil
+		}
+	}
 	total := time.Since(w.Arrived)
 	r.TimingsMS["total"] = float64(total.Nanoseconds()) / 1e6
 	data, err := wire.MarshalResult(r)
@@ -71,19 +100,48 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	return nil
 }
 
+// lateReplay reports whether an input of an item was redelivered so long after it was stored
+// that a result published for it on an earlier delivery may have left the results stream's
+// dedupe window (half of it, for the time from storing to publishing).
+func (s *publishStage) lateReplay(deps []*stages.Txn) bool {
+	for _, d := range deps {
+		in, ok := d.Input().(interface{ PublishedAt() time.Time })
+		if ok && d.Input().Delivered() > 1 && !in.PublishedAt().IsZero() && time.Since(in.PublishedAt()) > s.dedupe/2 {
+			return true
+		}
+	}
+	return false
+}
+
+// published reports whether the call's results hold the utterance already.
+func (s *publishStage) published(ctx context.Context, callID, utteranceID string) (bool, error) {
+	results, err := s.sink.CallResults(ctx, callID)
+	if err != nil {
+		return false, fmt.Errorf("checking the results of call %s for a late replay: %w", callID, err)
+	}
+	for _, r := range results {
+		if r.UtteranceID == utteranceID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // summary waits for the call's utterances still in flight, reads back every result of the call
 // (whichever instance published them) and publishes the summary.
-func (s *publishStage) summary(ctx context.Context, callID string) error {
-	wctx, cancel := context.WithTimeout(ctx, SummaryWait)
-	defer cancel()
+func (s *publishStage) summary(ctx context.Context, callID string, clip uint64) error {
+	idle := s.calls.idle(callID)
 	select {
-	case <-s.calls.idle(callID):
-	case <-wctx.Done():
-		if ctx.Err() != nil {
+	case <-idle:
+	case <-time.After(SummaryWait):
+		s.log.Warn("call summary still waiting for utterances in the pipeline", "call_id", callID, "waited", SummaryWait)
+		select {
+		case <-idle:
+		case <-ctx.Done():
 			return ctx.Err()
 		}
-		s.log.Warn("call summary published without utterances still unpublished after the wait (failed or retrying)",
-			"call_id", callID, "waited", SummaryWait)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	results, err := s.sink.CallResults(ctx, callID)
 	if err != nil {
@@ -94,7 +152,7 @@ func (s *publishStage) summary(ctx context.Context, callID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.sink.Publish(ctx, wire.SummarySubject(s.resultPfx, callID), wire.SummaryID(callID), data); err != nil {
+	if err := s.sink.Publish(ctx, wire.SummarySubject(s.resultPfx, callID), wire.SummaryID(callID, clip), data); err != nil {
 		return err
 	}
 	s.log.Info("call summary", "call_id", callID, "utterances", sum.Utterances, "counts", sum.Counts)

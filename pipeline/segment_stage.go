@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,10 +74,15 @@ type segmentStage struct {
 	// maxCall bounds the chunks one call holds (pipeline.max_call_chunks); budget bounds the
 	// chunks all calls of one worker hold (half of nats.max_ack_pending, shared by the workers).
 	maxCall, budget int
-	calls           *callCounter
-	dlq     Noticer
-	log     *slog.Logger
-	m       *metrics
+	// maxCalls bounds the calls one worker keeps (pipeline.max_calls shared by the workers).
+	maxCalls int
+	calls    *callCounter
+	dlq      Noticer
+	log      *slog.Logger
+	m        *metrics
+
+	// registry tells the recordings published under one call id apart; nil: no check.
+	registry CallRegistry
 
 	// owns reports whether this instance still consumes a call's partition; nil: every call.
 	owns atomic.Pointer[func(callID string) bool]
@@ -114,9 +120,13 @@ func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, calls *callCo
 	if pending <= 0 {
 		pending = def.NATS.MaxAckPending
 	}
+	maxCalls := cfg.Pipeline.MaxCalls
+	if maxCalls <= 0 {
+		maxCalls = def.Pipeline.MaxCalls
+	}
 	budget := max(maxCall, pending/2/max(1, cfg.Pipeline.SegmentWorkers))
 	return &segmentStage{vad: vad, maxClip: MaxClip(cfg), opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance}, idle: idle, gapWait: GapWait(cfg), hold: TakeOverWait(cfg),
-		maxCall: maxCall, budget: budget, calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
+		maxCall: maxCall, budget: budget, maxCalls: max(1, maxCalls/max(1, cfg.Pipeline.SegmentWorkers)), calls: calls, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
 }
 
 func (s *segmentStage) Name() string { return StageSegment }
@@ -135,6 +145,13 @@ type callState struct {
 	holdUntil time.Time
 	// heldTop is the highest sequence number held while a call first seen mid-stream waits.
 	heldTop uint64
+	// rec is the call's record in the registry (its recording), when known.
+	rec bus.CallRecord
+	// ended is set once the End chunk was applied.
+	ended bool
+	// reused marks the state of a second recording under a used call id: its chunks are
+	// rejected (call_id_reused) up to its End.
+	reused bool
 }
 
 type heldChunk struct {
@@ -190,6 +207,28 @@ func (s *segmentStage) bound(calls map[string]*callState, st *callState, out sta
 func (s *segmentStage) cutEarly(st *callState, limit string, out stages.Emitter[*Work]) {
 	s.m.chunkProblem("cut_early")
 	s.log.Warn("call cut before its pause: it holds too many chunks", "call_id", st.callID, "held", st.held(), "limit", limit)
+	s.cutRecorded(st, limit, out)
+}
+
+// cutRecorded cuts what a call buffers for a reason that depends on timing or load, and records
+// the place in the call registry first, so that a replay of the call cuts there too and its
+// utterances get the ids they had (see replayFlush).
+func (s *segmentStage) cutRecorded(st *callState, why string, out stages.Emitter[*Work]) {
+	if st.held() == 0 || st.expected == 0 {
+		return
+	}
+	at := st.expected - 1
+	if s.registry != nil && st.rec.Epoch != 0 && !slices.Contains(st.rec.Flushes, at) {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := s.registry.RecordFlush(ctx, st.callID, st.rec.Epoch, at)
+		cancel()
+		if err != nil {
+			// Not cut: a replay could not repeat the cut. The call waits for its pause (or End).
+			s.log.Warn("could not record a cut in the call registry; not cutting", "call_id", st.callID, "why", why, "err", err)
+			return
+		}
+	}
+	st.rec.Flushes = append(st.rec.Flushes, at)
 	s.flush(st, out)
 }
 
@@ -247,7 +286,7 @@ func (s *segmentStage) Process(ctx context.Context, w int, it stages.Item[*Work]
 	if mode == wire.ModeClip {
 		return s.clip(ctx, it, callID, out)
 	}
-	return s.chunk(w, it, callID, out)
+	return s.chunk(ctx, w, it, callID, out)
 }
 
 func headerReject(err error) error {
@@ -363,7 +402,7 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 		}
 		for _, c := range cuts {
 			w := &Work{CallID: callID, Mode: wire.ModeClip, Channel: ch, Role: roles[ch], Start: c.Start,
-				PCM: pcm[c.Start:c.End], Arrived: arrivedOf(it.Deps)}
+				PCM: pcm[c.Start:c.End], Arrived: arrivedOf(it.Deps), Clip: msg.StreamSeq}
 			w.timed(StageSegment, start)
 			s.calls.add(callID, 1)
 			out(stages.Item[*Work]{V: w, Deps: it.Deps, Key: callID})
@@ -374,13 +413,13 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 		s.log.Info("clip holds no speech; nothing to publish", "call_id", callID, "duration_ms", mixed.Duration().Milliseconds())
 	}
 	if strings.EqualFold(msg.Header.Get(wire.HeaderEnd), "true") {
-		out(stages.Item[*Work]{V: &Work{CallID: callID, Mode: wire.ModeClip, Summary: true}, Deps: it.Deps, Key: callID})
+		out(stages.Item[*Work]{V: &Work{CallID: callID, Mode: wire.ModeClip, Summary: true, Clip: msg.StreamSeq}, Deps: it.Deps, Key: callID})
 	}
 	return nil
 }
 
 // chunk handles one stream-mode chunk: in order, reordered within the window, or rejected.
-func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out stages.Emitter[*Work]) error {
+func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], callID string, out stages.Emitter[*Work]) error {
 	msg := it.V.Msg
 	c, err := wire.ParseChunk(msg.Header, msg.Subject)
 	if err != nil {
@@ -388,6 +427,26 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 	}
 	calls := s.worker(w)
 	st := calls[callID]
+	if st != nil && st.reused {
+		if c.End {
+			delete(calls, callID)
+		}
+		return reusedReject(callID, c)
+	}
+	rec, reused, err := s.recording(ctx, st, callID, c, msg)
+	if err != nil {
+		return err
+	}
+	if reused {
+		if st == nil || st.ended {
+			// Every chunk of this second recording is rejected, up to its End.
+			calls[callID] = &callState{callID: callID, reused: !c.End}
+		}
+		return reusedReject(callID, c)
+	}
+	if st == nil && len(calls) >= s.maxCalls {
+		return fmt.Errorf("this segment worker holds %d calls (pipeline.max_calls); call %s waits until some end", len(calls), callID)
+	}
 	if st == nil {
 		// A call seen for the first time at its first chunk starts at once. Seen first later in
 		// the stream (after a failover or a restart), it is held for TakeOverWait: the chunks
@@ -400,6 +459,9 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 				"call_id", callID, "seq", c.Seq, "hold", s.hold.String())
 		}
 		calls[callID] = st
+	}
+	if rec.Epoch != 0 {
+		st.rec = rec
 	}
 	st.lastSeen = time.Now()
 	if !st.holdUntil.IsZero() {
@@ -448,6 +510,38 @@ func (s *segmentStage) chunk(w int, it stages.Item[*Work], callID string, out st
 		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had moved on to chunk %d (declared lost, or a duplicate)",
 			c.Seq, st.expected)
 	}
+}
+
+// recording checks that a chunk belongs to the recording its call id names (see CallRegistry):
+// chunk 0 claims the id for its recording; a call first seen mid-stream after its id's recording
+// ended belongs to another recording. It returns the call's record when it read one.
+func (s *segmentStage) recording(ctx context.Context, st *callState, callID string, c wire.Chunk, msg *Message) (rec bus.CallRecord, reused bool, err error) {
+	if s.registry == nil || msg.StreamSeq == 0 {
+		// Without the registry, only a new chunk 0 after the End this worker saw is recognised.
+		return rec, st != nil && st.ended && c.Seq == 0 && msg.Delivered == 1, nil
+	}
+	switch {
+	case c.Seq == 0:
+		if rec, err = s.registry.ClaimCall(ctx, callID, msg.StreamSeq); err != nil {
+			return rec, false, err
+		}
+		return rec, rec.Epoch != msg.StreamSeq, nil
+	case st == nil:
+		rec, ok, err := s.registry.LookupCall(ctx, callID)
+		if err != nil || !ok {
+			return bus.CallRecord{}, false, err
+		}
+		if rec.End != 0 && msg.StreamSeq < rec.End && msg.Delivered == 1 {
+			s.m.chunkProblem(wire.ReasonLateChunk)
+			return rec, false, stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had ended", c.Seq)
+		}
+		return rec, rec.End != 0 && msg.StreamSeq > rec.End, nil
+	}
+	return rec, false, nil
+}
+
+func reusedReject(callID string, c wire.Chunk) error {
+	return stages.Reject(wire.ReasonCallIDReused, "chunk %d: call id %s already names another recording (a stream with its own chunk 0); use a new call id for each recording", c.Seq, callID)
 }
 
 // start ends the hold of a call first seen mid-stream: it goes on from the lowest chunk held.
@@ -534,17 +628,30 @@ func (s *segmentStage) gap(calls map[string]*callState, st *callState, out stage
 func (s *segmentStage) apply(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) error {
 	st.expected = c.Seq + 1
 	err := s.feed(st, c, msg, deps, out)
+	if !c.End && slices.Contains(st.rec.Flushes, c.Seq) {
+		// The call was cut here before (idle, a bound): a replay cuts at the same place.
+		s.flush(st, out)
+	}
 	if c.End {
-		s.end(st, c, deps, out)
+		s.end(st, c, msg, deps, out)
 	}
 	return err
 }
 
 // end cuts what a call holds and sends its summary. Chunks held after the End chunk belong to
 // no call: they are rejected, and a late redelivery would start a fresh state (and dedupe).
-func (s *segmentStage) end(st *callState, c wire.Chunk, deps []*stages.Txn, out stages.Emitter[*Work]) {
+func (s *segmentStage) end(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) {
 	s.flush(st, out)
 	out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID, Always: true})
+	st.ended = true
+	if s.registry != nil && st.rec.Epoch != 0 && msg.StreamSeq != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := s.registry.EndCall(ctx, st.callID, st.rec.Epoch, msg.StreamSeq); err != nil {
+			s.log.Warn("could not record the end of a call; a reuse of its id after a restart will not be recognised", "call_id", st.callID, "err", err)
+		}
+		cancel()
+	}
+	st.chans = nil // the state stays, without its buffers, for pipeline.idle_flush (late chunks)
 	for q, h := range st.pending {
 		s.m.chunkProblem(wire.ReasonLateChunk)
 		stages.Release(h.deps, stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after chunk %d ended the stream", q, c.Seq))
@@ -562,6 +669,10 @@ func (s *segmentStage) feed(st *callState, c wire.Chunk, msg *Message, deps []*s
 	}
 	if len(msg.Data) == 0 && !c.End {
 		return stages.Reject(wire.ReasonEmpty, "chunk %d is empty and is not the end of the stream", c.Seq)
+	}
+	if d := time.Duration(len(msg.Data)/frame) * time.Second / time.Duration(c.Rate); d > wire.MaxChunkDuration {
+		s.m.chunkProblem(wire.ReasonTooLarge)
+		return stages.Reject(wire.ReasonTooLarge, "chunk %d holds %s of audio; at most %s per chunk (send a long recording as a clip)", c.Seq, d, wire.MaxChunkDuration)
 	}
 	if len(st.chans) != c.Channels {
 		s.flush(st, out)
@@ -681,10 +792,11 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 		if quiet < s.idle {
 			continue
 		}
-		s.flush(st, out)
-		if quiet > 6*s.idle && len(st.pending) == 0 {
+		if (st.ended || st.reused || quiet > 6*s.idle) && len(st.pending) == 0 && st.held() == 0 {
 			delete(calls, id)
+			continue
 		}
+		s.cutRecorded(st, "no audio for pipeline.idle_flush", out)
 	}
 	s.overBudget(calls, out)
 }

@@ -97,11 +97,19 @@ func (s *reasonStage) Process(ctx context.Context, worker int, it stages.Item[*W
 	return nil
 }
 
+// utteranceID is the deterministic id of the utterance.
+func (w *Work) utteranceID() string {
+	if w.Clip != 0 {
+		return wire.ClipUtteranceID(w.CallID, w.Clip, w.Channel, w.Start)
+	}
+	return wire.UtteranceID(w.CallID, w.Channel, w.Start)
+}
+
 // result builds the wire result of a finished utterance.
 func (w *Work) result(models map[string]string) *wire.Result {
 	r := &wire.Result{
 		CallID:             w.CallID,
-		UtteranceID:        wire.UtteranceID(w.CallID, w.Channel, w.Start),
+		UtteranceID:        w.utteranceID(),
 		Mode:               w.Mode,
 		Channel:            w.Channel,
 		Role:               w.Role,

@@ -19,6 +19,9 @@ type Message struct {
 	Header    nats.Header
 	Data      []byte
 	Delivered uint64
+	// StreamSeq is the message's sequence number in the audio stream (0 when unknown): it tells
+	// recordings published under one call id apart.
+	StreamSeq uint64
 	// Fetch reads an Object Store reference (nil when there is no object store).
 	Fetch ObjectFetcher
 }
@@ -40,6 +43,9 @@ type Work struct {
 
 	// Summary marks the end-of-stream item that publishes the call summary.
 	Summary bool
+	// Clip is the audio-stream sequence of the clip an utterance (or summary) comes from; 0 in
+	// stream mode. It is part of the utterance id (see wire.ClipUtteranceID).
+	Clip uint64
 
 	ASR      asr.Result
 	Lang     langid.Decision

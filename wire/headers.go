@@ -72,6 +72,9 @@ const (
 	ReasonMaxDeliveries  = "max_deliveries"
 	ReasonProcessing     = "processing_failed"
 	ReasonObjectNotFound = "object_not_found"
+	// ReasonCallIDReused rejects the chunks of a second stream-mode recording published under a
+	// call id that already names one (while the audio stream keeps its audio).
+	ReasonCallIDReused = "call_id_reused"
 )
 
 // Mode is how audio arrives: whole clips or ordered chunks of a stream.
@@ -136,6 +139,10 @@ const MaxSeq = 1 << 30
 
 // MaxCallLength bounds a chunk's Sentio-Offset: positions stay far from integer overflow.
 const MaxCallLength = 31 * 24 * time.Hour
+
+// MaxChunkDuration is the most audio one stream-mode chunk may hold: chunks are live audio,
+// typically 20 ms to 1 s; a longer recording is a clip.
+const MaxChunkDuration = 10 * time.Second
 
 // MaxChannels is the most interleaved channels a chunk or clip may declare.
 const MaxChannels = 8

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"strconv"
 )
 
 // UtteranceID is the deterministic id of an utterance: a hash of the call id, the channel and the
@@ -20,8 +21,20 @@ func UtteranceID(callID string, channel int, startSample int64) string {
 	return "u-" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// SummaryID is the Nats-Msg-Id of a call summary.
-func SummaryID(callID string) string {
-	s := sha256.Sum256([]byte("summary\x00" + callID))
+// ClipUtteranceID is the deterministic id of an utterance of a clip: UtteranceID of the call id
+// qualified by the clip's sequence number in the audio stream, so that every clip published
+// under one call id gets its own results, and a redelivered clip the same ids.
+func ClipUtteranceID(callID string, clipSeq uint64, channel int, startSample int64) string {
+	return UtteranceID(callID+"\x00"+strconv.FormatUint(clipSeq, 10), channel, startSample)
+}
+
+// SummaryID is the Nats-Msg-Id of a call summary; clipSeq is the audio-stream sequence of the
+// clip that ended the call (0 for a stream).
+func SummaryID(callID string, clipSeq uint64) string {
+	key := "summary\x00" + callID
+	if clipSeq != 0 {
+		key += "\x00" + strconv.FormatUint(clipSeq, 10)
+	}
+	s := sha256.Sum256([]byte(key))
 	return "s-" + hex.EncodeToString(s[:12])
 }
