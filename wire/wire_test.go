@@ -83,6 +83,20 @@ func TestUtteranceIDDeterministic(t *testing.T) {
 			t.Fatalf("different utterances share id %s", a)
 		}
 	}
+	// Golden ids: results are de-duplicated across restarts and upgrades by these values, so a
+	// change of the hash layout must fail here (the values were computed once, and agree with
+	// sha256(call 0x00 uint64be(channel) uint64be(start))[:12] in hex).
+	for _, c := range []struct{ got, want string }{
+		{UtteranceID("c1", 0, 48000), "u-54890f60507592724ee0bada"},
+		{UtteranceID("call-42", 1, 123456789), "u-ff6ff2256fecdb6f43472798"},
+		{ClipUtteranceID("c1", 7, 0, 48000), "u-e3fb29085c11ecac4d5eec16"},
+		{SummaryID("c1", 0), "s-43c687260a98845bdeabd2a8"},
+		{SummaryID("c1", 7), "s-2973e2be4f3cc44bd4853449"},
+	} {
+		if c.got != c.want {
+			t.Errorf("id %s, want %s (the id layout changed: replayed results would no longer be de-duplicated)", c.got, c.want)
+		}
+	}
 }
 
 func TestParseChunk(t *testing.T) {
