@@ -22,6 +22,9 @@ type fakeInput struct {
 
 func (f *fakeInput) ID() string { return f.id }
 
+// acked returns how many times the input was acked.
+func (f *fakeInput) acked() int { f.mu.Lock(); defer f.mu.Unlock(); return f.acks }
+
 func (f *fakeInput) Ack() error { f.mu.Lock(); f.acks++; f.mu.Unlock(); return nil }
 func (f *fakeInput) Nak(time.Duration) error {
 	f.mu.Lock()
@@ -85,6 +88,7 @@ func TestFanOutAcksAfterLastItem(t *testing.T) {
 	tr := NewTracker(Policy{MaxDeliver: 3}, nil, nil)
 	defer tr.Close()
 	release := make(chan struct{})
+	blocked := make(chan struct{})
 	var published atomic.Int32
 	p := run(t, tr,
 		Spec[int]{Stage: funcStage{"split", func(ctx context.Context, it Item[int], out Emitter[int]) error {
@@ -93,19 +97,26 @@ func TestFanOutAcksAfterLastItem(t *testing.T) {
 			}
 			return nil
 		}}},
+		// One worker takes the items in order, so when it holds the last one the others have
+		// been published and released.
 		Spec[int]{Stage: funcStage{"publish", func(ctx context.Context, it Item[int], out Emitter[int]) error {
 			if it.V == 2 {
+				close(blocked)
 				<-release
 			}
 			published.Add(1)
 			return nil
-		}}, Workers: 3, Queue: 4},
+		}}, Queue: 4},
 	)
 	in := &fakeInput{delivered: 1}
 	txn := submit(t, p, tr, in, 3)
-	time.Sleep(100 * time.Millisecond)
-	if in.acks != 0 {
-		t.Fatal("acked before every dependent item was published")
+	select {
+	case <-blocked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the last item never reached the publish stage")
+	}
+	if n := published.Load(); n != 2 || in.acked() != 0 {
+		t.Fatalf("with %d of 3 items published the input was acked %d times; want 2 and 0", n, in.acked())
 	}
 	close(release)
 	waitDone(t, txn)
@@ -120,10 +131,18 @@ func TestFanInAcksEveryInput(t *testing.T) {
 	defer tr.Close()
 	var held []*Txn
 	var mu sync.Mutex
+	ins := []*fakeInput{{delivered: 1}, {delivered: 1}, {delivered: 1}}
 	p := run(t, tr,
 		Spec[int]{Stage: funcStage{"gather", func(ctx context.Context, it Item[int], out Emitter[int]) error {
 			mu.Lock()
 			defer mu.Unlock()
+			// The keyed stage's one worker finished the earlier items (and released their own
+			// hold on their inputs) before taking this one: the inputs are held here only.
+			for i, in := range ins[:len(held)] {
+				if in.acked() != 0 {
+					t.Errorf("input %d, held by the gather stage, was acked before its item was published", i)
+				}
+			}
 			Retain(it.Deps)
 			held = append(held, it.Deps...)
 			if len(held) == 3 {
@@ -135,14 +154,9 @@ func TestFanInAcksEveryInput(t *testing.T) {
 		}}, Keyed: true},
 		Spec[int]{Stage: funcStage{"publish", func(ctx context.Context, it Item[int], out Emitter[int]) error { return nil }}},
 	)
-	ins := []*fakeInput{{delivered: 1}, {delivered: 1}, {delivered: 1}}
 	var txns []*Txn
 	for i, in := range ins {
 		txns = append(txns, submit(t, p, tr, in, i))
-		time.Sleep(20 * time.Millisecond)
-		if i < 2 && in.acks != 0 {
-			t.Fatal("a held chunk was acked before its utterance was published")
-		}
 	}
 	for i, txn := range txns {
 		waitDone(t, txn)
@@ -258,10 +272,27 @@ func TestKeepAliveSendsInProgress(t *testing.T) {
 	if count() < 3 {
 		t.Fatalf("an unsettled input got %d InProgress signals", count())
 	}
+	// A second input, left unsettled, witnesses that the keep-alive goes on ticking.
+	witness := &fakeInput{delivered: 1}
+	wtxn := tr.Begin(witness)
+	defer Release([]*Txn{wtxn}, nil)
+	witnessed := func() int { witness.mu.Lock(); defer witness.mu.Unlock(); return witness.inProg }
+	ticks := func(n int) {
+		t.Helper()
+		from := witnessed()
+		for deadline := time.Now().Add(10 * time.Second); witnessed() < from+n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the keep-alive stopped for the unsettled input")
+			}
+		}
+	}
 	Release([]*Txn{txn}, nil)
 	<-txn.Done()
+	// A tick that listed the input before it settled may still signal it; the tick after that
+	// one lists the live inputs afresh.
+	ticks(2)
 	after := count()
-	time.Sleep(100 * time.Millisecond)
+	ticks(3)
 	if count() != after {
 		t.Fatalf("InProgress sent after the input settled (%d → %d)", after, count())
 	}
