@@ -25,7 +25,10 @@ func jsOn(t *testing.T) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return js
 }
 
@@ -62,11 +65,17 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 			t.Fatalf("stream %s: %+v", name, cfg)
 		}
 	}
-	rs, _ := js.Stream(ctx, c.ResultStream)
+	rs, err := js.Stream(ctx, c.ResultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d := rs.CachedInfo().Config.Duplicates; d < 30*time.Minute {
 		t.Fatalf("results duplicate window %v is shorter than a crash and its redeliveries", d)
 	}
-	cons, _ := js.Consumer(ctx, c.AudioStream, ConsumerName(c, 0))
+	cons, err := js.Consumer(ctx, c.AudioStream, ConsumerName(c, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cc := cons.CachedInfo().Config
 	// Unlimited: sentio counts failed deliveries itself (see ConsumerConfig).
 	if cc.MaxDeliver != -1 || cc.AckPolicy != jetstream.AckExplicitPolicy || cc.PriorityPolicy != jetstream.PriorityPolicyPinned {
@@ -83,8 +92,14 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		total = 0
 		for p := 0; p < Partitions; p++ {
-			cons, _ := js.Consumer(ctx, c.AudioStream, ConsumerName(c, p))
-			info, _ := cons.Info(ctx)
+			cons, err := js.Consumer(ctx, c.AudioStream, ConsumerName(c, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := cons.Info(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if info.NumPending != 0 && p != PartitionOf("call-7") {
 				t.Fatalf("the server put %d of call-7's messages in partition %d; PartitionOf says %d", info.NumPending, p, PartitionOf("call-7"))
 			}
@@ -168,7 +183,10 @@ func TestDLQMsgKeepsHeadersAndSubject(t *testing.T) {
 	if got == nil {
 		t.Fatal("message not delivered")
 	}
-	meta, _ := got.Metadata()
+	meta, err := got.Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := DLQMsg(NamesOf(c), got, meta, wire.ReasonNotAudio, "not audio", "segment")
 	h := d.Header
 	if d.Subject != "sentio.dlq.c9" || h.Get("X-Custom") != "kept" || h.Get(wire.HeaderSubject) != "sentio.audio.c9" ||
