@@ -7,12 +7,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +68,20 @@ func newPKI(t *testing.T) pki {
 	return p
 }
 
+// handshakeLog is a NATS server logger counting the TLS handshakes the server refused.
+type handshakeLog struct{ refused atomic.Int32 }
+
+func (l *handshakeLog) Noticef(string, ...any) {}
+func (l *handshakeLog) Warnf(string, ...any)   {}
+func (l *handshakeLog) Fatalf(string, ...any)  {}
+func (l *handshakeLog) Debugf(string, ...any)  {}
+func (l *handshakeLog) Tracef(string, ...any)  {}
+func (l *handshakeLog) Errorf(format string, v ...any) {
+	if strings.Contains(fmt.Sprintf(format, v...), "TLS handshake error") {
+		l.refused.Add(1)
+	}
+}
+
 func TestExternalNATSWithMutualTLS(t *testing.T) {
 	p := newPKI(t)
 	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: p.serverCert, KeyFile: p.serverKey, CaFile: p.ca, Verify: true})
@@ -74,12 +90,16 @@ func TestExternalNATSWithMutualTLS(t *testing.T) {
 	}
 	s := testenv.RunServer(t, &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
 		NoLog: true, NoSigs: true, TLS: true, TLSVerify: true, TLSConfig: tc, TLSTimeout: 2})
+	var handshakes handshakeLog
+	s.SetLoggerV2(&handshakes, false, false, false)
 	url := "tls://127.0.0.1:" + strconv.Itoa(s.Addr().(*net.TCPAddr).Port)
 	base := []config.Override{{Key: "nats.embedded", Value: "false"}, {Key: "nats.url", Value: url}, {Key: "nats.tls.ca", Value: p.ca}}
 
 	// Without a client certificate the server refuses: sentio keeps retrying and is not ready.
 	r := startDaemon(t, testConfig(t, base...))
-	time.Sleep(1500 * time.Millisecond)
+	eventually(t, 20*time.Second, "the server to refuse sentio's handshake twice (a retry after a refusal)", func() bool {
+		return handshakes.refused.Load() >= 2
+	})
 	if code, body := get(t, r.http+"/readyz"); code != 503 || !strings.Contains(body, "[-]nats") {
 		t.Errorf("/readyz without a client certificate = %d %q", code, body)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,10 @@ func startSecured(t *testing.T, more ...config.Override) *secured {
 	r.logs.waitFor(t, "ready", 20*time.Second)
 	s := &secured{running: r, cfg: cfg, url: r.logs.waitFor(t, "nats ready", time.Second)["listen"].(string)}
 	s.daemon = s.connect(t, UserDaemon)
-	s.js, _ = jetstream.New(s.daemon)
+	var err error
+	if s.js, err = jetstream.New(s.daemon); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -135,16 +139,39 @@ func (s *secured) memberKeys(t *testing.T) []string {
 	return keys
 }
 
+// sentinel is the key and result subject the daemon's own barrier messages use.
+const sentinel = "sentinel"
+
 // assertNoForgery checks, after who's attempts, that the members bucket has no key and the
-// results stream only the daemon's results.
-func (s *secured) assertNoForgery(t *testing.T, who string, results uint64) {
+// results stream only the daemon's results. Instead of sleeping a while for what the server
+// might store on who's behalf, it waits for events that show the server has dealt with the
+// attempts: the permission violations of the publishes it refused (denied, on who's asynchronous
+// errors), then a barrier: the daemon has the server store one message in the members bucket and
+// one in the results stream by the route of the attacks (the PubAck of an audio message sent to
+// a reply subject, legitimate in the daemon's own account), and waits for both to be stored.
+// What the server sent that way before the barrier is then stored too.
+func (s *secured) assertNoForgery(t *testing.T, who string, results uint64, aerr *asyncErrors, denied ...string) {
 	t.Helper()
-	time.Sleep(500 * time.Millisecond) // for what the server would store on who's behalf
-	if keys := s.memberKeys(t); len(keys) != 0 {
+	for _, subj := range denied {
+		eventually(t, 5*time.Second, "the server to refuse the "+who+"'s publish to "+subj, func() bool {
+			return aerr.has(`permissions violation for publish to "` + subj + `"`)
+		})
+	}
+	for _, reply := range []string{"$KV." + bus.MembersBucket + "." + sentinel, "sentio.results." + sentinel} {
+		if err := s.daemon.PublishRequest("sentio.audio."+sentinel, reply, []byte("RIFF")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys []string
+	eventually(t, 10*time.Second, "the daemon's barrier messages to be stored", func() bool {
+		keys = s.memberKeys(t)
+		return slices.Contains(keys, sentinel) && s.streamMsgs(t, "SENTIO_RESULTS") >= results+1
+	})
+	if keys = slices.DeleteFunc(keys, func(k string) bool { return k == sentinel }); len(keys) != 0 {
 		t.Errorf("the %s wrote member keys %q", who, keys)
 	}
-	if n := s.streamMsgs(t, "SENTIO_RESULTS"); n != results {
-		t.Errorf("the results stream has %d messages after the %s's attempts, want the daemon's %d", n, who, results)
+	if n := s.streamMsgs(t, "SENTIO_RESULTS"); n != results+1 {
+		t.Errorf("the results stream has %d messages after the %s's attempts, want the daemon's %d and the barrier", n, who, results)
 	}
 }
 
@@ -210,7 +237,10 @@ func TestPublisherPublishesAudioAndNothingElse(t *testing.T) {
 	s := startSecured(t)
 	var aerr asyncErrors
 	pc := s.connect(t, UserPublisher, aerr.option())
-	pjs, _ := jetstream.New(pc)
+	pjs, err := jetstream.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -294,14 +324,17 @@ func TestPublisherPublishesAudioAndNothingElse(t *testing.T) {
 		}
 	}
 	scancel()
-	s.assertNoForgery(t, "publisher", 1)
+	s.assertNoForgery(t, "publisher", 1, &aerr, "$KV.sentio-members.evil-1")
 }
 
 func TestSubscriberReadsResultsAndNothingElse(t *testing.T) {
 	s := startSecured(t)
 	var aerr asyncErrors
 	sc := s.connect(t, UserSubscriber, aerr.option())
-	sjs, _ := jetstream.New(sc)
+	sjs, err := jetstream.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -348,7 +381,9 @@ func TestSubscriberReadsResultsAndNothingElse(t *testing.T) {
 	scancel()
 	sc.Publish("sentio.audio.call-9", []byte("RIFF"))
 	sc.Flush()
-	time.Sleep(200 * time.Millisecond)
+	eventually(t, 5*time.Second, "the server to refuse the subscriber's audio", func() bool {
+		return aerr.has(`permissions violation for publish to "sentio.audio.call-9"`)
+	})
 	if n := s.streamMsgs(t, "SENTIO_AUDIO"); n != 0 {
 		t.Errorf("the audio stream has %d messages from the subscriber", n)
 	}
@@ -384,7 +419,7 @@ func TestSubscriberReadsResultsAndNothingElse(t *testing.T) {
 	scancel()
 	sc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.SENTIO_RESULTS.evil", "$KV.sentio-members.evil-2", []byte(`{"batch":2}`))
 	sc.Flush()
-	s.assertNoForgery(t, "subscriber", 2)
+	s.assertNoForgery(t, "subscriber", 2, &aerr, "$KV.sentio-members.evil-1")
 }
 
 func TestEmbeddedNATSWithTLS(t *testing.T) {
@@ -404,7 +439,10 @@ func TestEmbeddedNATSWithTLS(t *testing.T) {
 	if !pc.TLSRequired() {
 		t.Error("connection without TLS")
 	}
-	pjs, _ := jetstream.New(pc)
+	pjs, err := jetstream.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := short()
 	defer cancel()
 	if _, err := pjs.Publish(ctx, "sentio.audio.call-1", []byte("RIFF")); err != nil {
@@ -423,7 +461,10 @@ func TestEmbeddedAuthOffKeepsTheStoreAndTurningItOnMovesIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("anonymous connect with nats.embedded_auth false: %v", err)
 	}
-	js, _ := jetstream.New(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := js.Publish(ctx, "sentio.audio.call-1", []byte("RIFF")); err != nil {
@@ -444,7 +485,9 @@ func TestEmbeddedAuthOffKeepsTheStoreAndTurningItOnMovesIt(t *testing.T) {
 	r.logs.waitFor(t, "ready", 20*time.Second)
 	s := &secured{running: r, cfg: &cfg2, url: r.logs.waitFor(t, "nats ready", time.Second)["listen"].(string)}
 	s.daemon = s.connect(t, UserDaemon)
-	s.js, _ = jetstream.New(s.daemon)
+	if s.js, err = jetstream.New(s.daemon); err != nil {
+		t.Fatal(err)
+	}
 	if n := s.streamMsgs(t, "SENTIO_AUDIO"); n != 1 {
 		t.Fatalf("after turning authentication on the audio stream has %d messages, want 1", n)
 	}
