@@ -31,7 +31,9 @@ func TestResultMatchesSchema(t *testing.T) {
 	}
 	un := sampleResult()
 	un.LanguageSupported, un.Language, un.Label, un.Scores, un.Rationale, un.Evidence = false, "es", "", nil, "", nil
-	b, _ = MarshalResult(un)
+	if b, err = MarshalResult(un); err != nil {
+		t.Fatal(err)
+	}
 	if err := Validate(b); err != nil {
 		t.Fatalf("an unsupported-language result fails the schema: %v", err)
 	}
@@ -49,11 +51,18 @@ func TestSchemaRejectsBrokenResults(t *testing.T) {
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
-			b, _ := MarshalResult(sampleResult())
+			b, err := MarshalResult(sampleResult())
+			if err != nil {
+				t.Fatal(err)
+			}
 			var m map[string]any
-			_ = json.Unmarshal(b, &m)
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
 			mutate(m)
-			b, _ = json.Marshal(m)
+			if b, err = json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
 			if err := Validate(b); err == nil {
 				t.Fatalf("schema accepted a broken result: %s", b)
 			}
@@ -67,7 +76,10 @@ func TestSummaryMatchesSchema(t *testing.T) {
 		Counts:     map[string]int{"neutral": 1},
 		MeanScores: map[string]map[string]float64{"agent": {"negative": 0.1, "neutral": 0.8, "positive": 0.1}},
 		Languages:  map[string]int{"en": 1}}
-	b, _ := json.Marshal(s)
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := Validate(b); err != nil {
 		t.Fatalf("summary fails the schema: %v", err)
 	}
