@@ -29,3 +29,24 @@ type ModelInfo struct {
 	// System is whisper.cpp's system information (backends, CPU features).
 	System string `json:"system"`
 }
+
+// The bundled demo model's dimensions (models/asr/MODEL_CARD.md): a 300-frame (6 s) audio context
+// and 96-wide encoder and decoder. Every official whisper model has an audio context of 1500 and
+// a width of 384 or more, so these recognise the bundled model wherever it is copied and however
+// it is named.
+const (
+	demoAudioCtx = 300
+	demoState    = 96
+)
+
+// DemoModelWarning is what sentio says, once, when the ASR model is the bundled demo model
+// (config.DefaultASRModel).
+const DemoModelWarning = "the ASR model is sentio's bundled demo model, which only knows its own training corpus: " +
+	"real speech comes out as confident nonsense; for real conversations run `sentio models fetch base` " +
+	"and set asr.model to the file it installs"
+
+// Demo reports whether the model is the bundled demo model (config.DefaultASRModel), recognised
+// by its dimensions.
+func (m ModelInfo) Demo() bool {
+	return m.AudioCtx == demoAudioCtx && m.AudioState == demoState && m.TextState == demoState
+}

@@ -36,9 +36,7 @@ func TestBundledModelTranscribesItsCorpus(t *testing.T) {
 		for _, n := range []int{4, 37} {
 			ref := testenv.CorpusSentence(t, lang+".txt", n)
 			raw, wav := filepath.Join(dir, "raw.wav"), filepath.Join(dir, fmt.Sprintf("%s-%d.wav", lang, n))
-			if b, err := exec.Command("espeak-ng", "-v", testVoices[lang], "-s", "175", "-w", raw, ref).CombinedOutput(); err != nil {
-				t.Fatalf("espeak-ng: %v\n%s", err, b)
-			}
+			testenv.Espeak(t, raw, ref, "-v", testVoices[lang], "-s", "175")
 			if b, err := exec.Command("sox", raw, "-r", "16000", "-c", "1", "-b", "16", wav, "pad", "0.3", "0.5").CombinedOutput(); err != nil {
 				t.Fatalf("sox: %v\n%s", err, b)
 			}

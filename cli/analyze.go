@@ -19,88 +19,87 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
-var analyzeFlags struct {
-	configFlags
-	json bool
-	role string
-}
-
-var analyzeCmd = &cobra.Command{
-	Use:   "analyze [flags] FILE...",
-	Short: "Run the whole pipeline on local audio files, without NATS",
-	Long: "Run segment → asr → langid → reason on each file (as a clip: WAV, or what the audio decoder accepts)\n" +
-		"and print one line per utterance (the full result JSON with --json), then each file's summary. The models\n" +
-		"come from the configuration (asr.model, asr.vad_model, reasoning.model_dir ...). A file that cannot be\n" +
-		"analysed is reported with the reason the daemon would put in its DLQ; the exit status is then 1.",
-	Example: "  sentio analyze visit.wav\n" +
-		"  sentio analyze --json --set asr.model=/models/ggml-base.bin *.wav",
-	Args: cobra.MinimumNArgs(1),
-	RunE: func(cmd *cobra.Command, files []string) error {
-		cfg, err := analyzeFlags.load(cmd)
-		if err != nil {
-			return err
-		}
-		log := daemon.NewLogger(cfg.Log, os.Stderr)
-		parts, closeParts, err := pipeline.OpenParts(cfg, log)
-		if err != nil {
-			return err
-		}
-		defer closeParts()
-		sink := &memSink{out: cmd.OutOrStdout(), json: analyzeFlags.json, results: map[string][]wire.Result{}}
-		p := pipeline.Build(cfg, parts, sink, sink, stages.Policy{MaxDeliver: 1}, log, nil)
-		p.Start()
-		defer p.Tracker.Close()
-		ctx := cmd.Context()
-		var inputs []*localInput
-		for i, file := range files {
-			data, err := os.ReadFile(file)
+// newAnalyzeCmd builds `sentio analyze`.
+func newAnalyzeCmd() *cobra.Command {
+	var flags struct {
+		configFlags
+		json bool
+		role string
+	}
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] FILE...",
+		Short: "Run the whole pipeline on local audio files, without NATS",
+		Long: "Run segment → asr → langid → reason on each file (as a clip: WAV, or what the audio decoder accepts)\n" +
+			"and print one line per utterance (the full result JSON with --json), then each file's summary. The models\n" +
+			"come from the configuration (asr.model, asr.vad_model, reasoning.model_dir ...). A file that cannot be\n" +
+			"analysed is reported with the reason the daemon would put in its DLQ; the exit status is then 1.",
+		Example: "  sentio analyze visit.wav\n" +
+			"  sentio analyze --json --set asr.model=/models/ggml-base.bin *.wav",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			cfg, err := flags.load(cmd)
 			if err != nil {
 				return err
 			}
-			id := callIDFor("", file, i, len(files))
-			h := nats.Header{}
-			h.Set(wire.HeaderCallID, id)
-			h.Set(wire.HeaderEnd, "true")
-			if analyzeFlags.role != "" {
-				h.Set(wire.HeaderRole, analyzeFlags.role)
-			}
-			in := &localInput{file: file, stderr: cmd.ErrOrStderr()}
-			inputs = append(inputs, in)
-			txn := p.Tracker.Begin(in)
-			it := stages.Item[*pipeline.Work]{V: &pipeline.Work{Msg: &pipeline.Message{Subject: "local." + id, Header: h, Data: data, Delivered: 1}},
-				Deps: []*stages.Txn{txn}, Key: id}
-			if err := p.Submit(ctx, it); err != nil {
-				stages.Release(it.Deps, stages.ErrAbandoned)
+			log := daemon.NewLogger(cfg.Log, os.Stderr)
+			parts, closeParts, err := pipeline.OpenParts(cfg, log)
+			if err != nil {
 				return err
 			}
-		}
-		p.Close()
-		if err := p.Wait(ctx); err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := p.Tracker.Wait(wctx); err != nil {
-			return err
-		}
-		failed := 0
-		for _, in := range inputs {
-			if !in.ok {
-				failed++
+			defer closeParts()
+			sink := &memSink{out: cmd.OutOrStdout(), json: flags.json, results: map[string][]wire.Result{}}
+			p := pipeline.Build(cfg, parts, sink, sink, stages.Policy{MaxDeliver: 1}, log, nil)
+			p.Start()
+			defer p.Tracker.Close()
+			ctx := cmd.Context()
+			var inputs []*localInput
+			for i, file := range files {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				id := callIDFor("", file, i, len(files))
+				h := nats.Header{}
+				h.Set(wire.HeaderCallID, id)
+				h.Set(wire.HeaderEnd, "true")
+				if flags.role != "" {
+					h.Set(wire.HeaderRole, flags.role)
+				}
+				in := &localInput{file: file, stderr: cmd.ErrOrStderr()}
+				inputs = append(inputs, in)
+				txn := p.Tracker.Begin(in)
+				it := stages.Item[*pipeline.Work]{V: &pipeline.Work{Msg: &pipeline.Message{Subject: "local." + id, Header: h, Data: data, Delivered: 1}},
+					Deps: []*stages.Txn{txn}, Key: id}
+				if err := p.Submit(ctx, it); err != nil {
+					stages.Release(it.Deps, stages.ErrAbandoned)
+					return err
+				}
 			}
-		}
-		if failed > 0 {
-			return &exitError{code: 1, err: fmt.Errorf("%d of %d files could not be analysed", failed, len(files))}
-		}
-		return nil
-	},
-}
-
-func init() {
-	analyzeFlags.add(analyzeCmd)
-	analyzeCmd.Flags().BoolVar(&analyzeFlags.json, "json", false, "print each result's full JSON (one per line)")
-	analyzeCmd.Flags().StringVar(&analyzeFlags.role, "role", "", "speaker role of the channel(s), comma separated")
-	rootCmd.AddCommand(analyzeCmd)
+			p.Close()
+			if err := p.Wait(ctx); err != nil {
+				return err
+			}
+			wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := p.Tracker.Wait(wctx); err != nil {
+				return err
+			}
+			failed := 0
+			for _, in := range inputs {
+				if !in.ok {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d files could not be analysed", failed, len(files))}
+			}
+			return nil
+		},
+	}
+	flags.add(cmd)
+	cmd.Flags().BoolVar(&flags.json, "json", false, "print each result's full JSON (one per line)")
+	cmd.Flags().StringVar(&flags.role, "role", "", "speaker role of the channel(s), comma separated")
+	return cmd
 }
 
 // localInput is a file as a pipeline input: the outcome is printed instead of acked.

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,9 +19,7 @@ func TestAnalyzeLocalFiles(t *testing.T) {
 	}
 	dir := t.TempDir()
 	speech := filepath.Join(dir, "visit.wav")
-	if out, err := exec.Command("espeak-ng", "-v", "en", "-w", speech, "The pain in my knee is much better today.").CombinedOutput(); err != nil {
-		t.Skipf("espeak-ng: %v %s", err, out)
-	}
+	testenv.Espeak(t, speech, "The pain in my knee is much better today.", "-v", "en")
 	notAudio := filepath.Join(dir, "notes.wav")
 	if err := os.WriteFile(notAudio, []byte("these are notes, not audio"), 0o644); err != nil {
 		t.Fatal(err)
@@ -38,7 +35,9 @@ func TestAnalyzeLocalFiles(t *testing.T) {
 			t.Fatalf("analyze printed a document that fails the schema: %v\n%s", err, line)
 		}
 		var m map[string]any
-		_ = json.Unmarshal([]byte(line), &m)
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
 		if m["kind"] == "summary" {
 			summaries++
 		} else if m["call_id"] == "visit" {

@@ -129,6 +129,14 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 	httpAddr := waitFor("http listening")["addr"].(string)
 	natsURL := waitFor("nats ready")["listen"].(string)
 	waitFor("ready")
+	demoWarned := false
+	for msg, rec := range got {
+		model, _ := rec["model"].(string)
+		demoWarned = demoWarned || isDemoWarning(msg) && rec["level"] == "WARN" && strings.HasSuffix(model, "ggml-sentio-small.bin")
+	}
+	if !demoWarned {
+		t.Errorf("no warning that the bundled ASR model is a demo before \"ready\":\n%v", got)
+	}
 
 	resp, err := http.Get("http://" + httpAddr + "/readyz")
 	if err != nil {
@@ -152,7 +160,10 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, _ := jetstream.New(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.>"}}); err != nil {

@@ -14,77 +14,76 @@ import (
 	"github.com/sentio-health/sentio/reasoning"
 )
 
-var evalFlags struct {
-	configFlags
-	data, modelDir string
-	json           bool
-}
-
-var evalCmd = &cobra.Command{
-	Use:   "eval",
-	Short: "Evaluate the reasoning model on labelled records",
-	Long: "Run the reasoning model on JSON Lines records carrying \"text\", a gold \"label\" (negative, neutral or\n" +
-		"positive), optionally \"lang\" (detected when absent), \"id\" and a gold \"rationale\", and print per language\n" +
-		"(and for all together) accuracy, macro-F1, per-label F1 and the confusion matrix, for records with a\n" +
-		"gold rationale the rationale's exact match and ROUGE-L (words; characters for Chinese), and the mean\n" +
-		"comprehensiveness and sufficiency of the evidence. Records that cannot be run or carry no valid label\n" +
-		"are counted and reported, not scored.",
-	Example: "  sentio eval --data dev.jsonl\n  sentio eval --data dev.jsonl --json > scores.json",
-	Args:    cobra.NoArgs,
-	RunE: func(cmd *cobra.Command, _ []string) error {
-		if evalFlags.data == "" {
-			return fmt.Errorf("eval: --data FILE.jsonl is required")
-		}
-		f, err := os.Open(evalFlags.data)
-		if err != nil {
-			return fmt.Errorf("--data: %w", err)
-		}
-		defer f.Close()
-		m, log, err := openReasoning(cmd, &evalFlags.configFlags, evalFlags.modelDir)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		ev := reasoning.NewEvaluation()
-		var skipped []string
-		err = predictRecords(cmd.Context(), m, f, func(lr lineRecord, r reasoning.Result, perr error) error {
-			switch {
-			case perr != nil:
-				skipped = append(skipped, perr.Error())
-			case !slices.Contains(reasoning.Labels, lr.rec.Label):
-				skipped = append(skipped, fmt.Sprintf("line %d: label %q is not negative, neutral or positive", lr.line, lr.rec.Label))
-			default:
-				ev.AddResult(lr.rec.Label, lr.rec.Rationale, r)
+// newEvalCmd builds `sentio eval`.
+func newEvalCmd() *cobra.Command {
+	var flags struct {
+		configFlags
+		data, modelDir string
+		json           bool
+	}
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate the reasoning model on labelled records",
+		Long: "Run the reasoning model on JSON Lines records carrying \"text\", a gold \"label\" (negative, neutral or\n" +
+			"positive), optionally \"lang\" (detected when absent), \"id\" and a gold \"rationale\", and print per language\n" +
+			"(and for all together) accuracy, macro-F1, per-label F1 and the confusion matrix, for records with a\n" +
+			"gold rationale the rationale's exact match and ROUGE-L (words; characters for Chinese), and the mean\n" +
+			"comprehensiveness and sufficiency of the evidence. Records that cannot be run or carry no valid label\n" +
+			"are counted and reported, not scored.",
+		Example: "  sentio eval --data dev.jsonl\n  sentio eval --data dev.jsonl --json > scores.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if flags.data == "" {
+				return fmt.Errorf("eval: --data FILE.jsonl is required")
 			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for i, s := range skipped {
-			if i == 10 {
-				log.Warn("eval: more records skipped", "count", len(skipped)-10)
-				break
+			f, err := os.Open(flags.data)
+			if err != nil {
+				return fmt.Errorf("--data: %w", err)
 			}
-			log.Warn("eval: record skipped", "reason", s)
-		}
-		report := evalReport{Model: m.Info(), Data: evalFlags.data, Skipped: len(skipped), Languages: ev.Scores()}
-		if evalFlags.json {
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(report)
-		}
-		return report.print(cmd.OutOrStdout())
-	},
-}
-
-func init() {
-	evalFlags.configFlags.add(evalCmd)
-	f := evalCmd.Flags()
-	f.StringVar(&evalFlags.data, "data", "", "labelled JSON Lines records (text, label; optional lang, id, rationale)")
-	f.StringVar(&evalFlags.modelDir, "model-dir", "", "model directory holding model.json (reasoning.model_dir)")
-	f.BoolVar(&evalFlags.json, "json", false, "print the scores as JSON")
-	rootCmd.AddCommand(evalCmd)
+			defer f.Close()
+			m, log, err := openReasoning(cmd, &flags.configFlags, flags.modelDir)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			ev := reasoning.NewEvaluation()
+			var skipped []string
+			err = predictRecords(cmd.Context(), m, f, func(lr lineRecord, r reasoning.Result, perr error) error {
+				switch {
+				case perr != nil:
+					skipped = append(skipped, perr.Error())
+				case !slices.Contains(reasoning.Labels, lr.rec.Label):
+					skipped = append(skipped, fmt.Sprintf("line %d: label %q is not negative, neutral or positive", lr.line, lr.rec.Label))
+				default:
+					ev.AddResult(lr.rec.Label, lr.rec.Rationale, r)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for i, s := range skipped {
+				if i == 10 {
+					log.Warn("eval: more records skipped", "count", len(skipped)-10)
+					break
+				}
+				log.Warn("eval: record skipped", "reason", s)
+			}
+			report := evalReport{Model: m.Info(), Data: flags.data, Skipped: len(skipped), Languages: ev.Scores()}
+			if flags.json {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(report)
+			}
+			return report.print(cmd.OutOrStdout())
+		},
+	}
+	flags.configFlags.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&flags.data, "data", "", "labelled JSON Lines records (text, label; optional lang, id, rationale)")
+	f.StringVar(&flags.modelDir, "model-dir", "", "model directory holding model.json (reasoning.model_dir)")
+	f.BoolVar(&flags.json, "json", false, "print the scores as JSON")
+	return cmd
 }
 
 // evalReport is what `sentio eval` prints.

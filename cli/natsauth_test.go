@@ -74,7 +74,9 @@ func securedDaemon(t *testing.T) (env []string, state, url string, js jetstream.
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, _ = jetstream.New(nc)
+	if js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
 	return []string{"SENTIO_STATE_DIR=" + state, "SENTIO_NATS_LISTEN=" + listen}, state, url, js
 }
 

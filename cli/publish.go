@@ -25,102 +25,101 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
-var publishFlags struct {
-	nats                        natsFlags
-	callID, mode, subject, role string
-	realtime                    bool
-	chunkMS                     int
-}
-
-var publishCmd = &cobra.Command{
-	Use:   "publish [flags] FILE...",
-	Short: "Send audio files to sentio over NATS (clip or stream mode)",
-	Long: "Publish audio files on <subject>.<call_id> for the daemon to analyse.\n\n" +
-		"clip mode (default) sends each file as one message, as telehealth platforms do; files larger than\n" +
-		"the server's maximum payload go through the NATS Object Store (bucket " + bus.ObjectBucket + ") with a\n" +
-		wire.HeaderObject + " reference. stream mode decodes each file (WAV, or raw with --set-style headers) to\n" +
-		"16 kHz and sends ordered chunks of --chunk-ms with the stream headers (call id, sequence number, codec,\n" +
-		"rate, channels, role, offset, end of stream), paced at real time with --realtime, as call-center feeds do.\n\n" +
-		"The call id is --call-id (suffixed -1, -2 ... with several files) or the file's base name. Every message\n" +
-		"carries a Nats-Msg-Id, so publishing the same file twice within the stream's duplicate window is ignored.\n\n" +
-		"It connects to the daemon's NATS server, found in the daemon's configuration (--config, SENTIO_*), as the\n" +
-		"user publisher: with the embedded server, with the credentials in <state_dir>/auth/publisher.nk.",
-	Example: "  sentio publish visit.wav\n" +
-		"  sentio publish --mode stream --realtime --call-id call-42 --role customer call.wav\n" +
-		"  sentio publish --nats tls://10.0.0.5:4222 --nkey publisher.nk recordings/*.wav",
-	Args: cobra.MinimumNArgs(1),
-	RunE: func(cmd *cobra.Command, files []string) error {
-		f := publishFlags
-		if f.mode != "clip" && f.mode != "stream" {
-			return &exitError{code: 2, err: fmt.Errorf("--mode %q: use clip or stream", f.mode)}
-		}
-		if f.chunkMS < 10 || f.chunkMS > 10000 {
-			return &exitError{code: 2, err: fmt.Errorf("--chunk-ms %d: use 10..10000", f.chunkMS)}
-		}
-		if f.callID != "" {
-			if err := wire.ValidCallID(f.callID); err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("--call-id: %w", err)}
+// newPublishCmd builds `sentio publish`.
+func newPublishCmd() *cobra.Command {
+	var flags struct {
+		nats                        natsFlags
+		callID, mode, subject, role string
+		realtime                    bool
+		chunkMS                     int
+	}
+	cmd := &cobra.Command{
+		Use:   "publish [flags] FILE...",
+		Short: "Send audio files to sentio over NATS (clip or stream mode)",
+		Long: "Publish audio files on <subject>.<call_id> for the daemon to analyse.\n\n" +
+			"clip mode (default) sends each file as one message, as telehealth platforms do; files larger than\n" +
+			"the server's maximum payload go through the NATS Object Store (bucket " + bus.ObjectBucket + ") with a\n" +
+			wire.HeaderObject + " reference. stream mode decodes each file (WAV, or raw with --set-style headers) to\n" +
+			"16 kHz and sends ordered chunks of --chunk-ms with the stream headers (call id, sequence number, codec,\n" +
+			"rate, channels, role, offset, end of stream), paced at real time with --realtime, as call-center feeds do.\n\n" +
+			"The call id is --call-id (suffixed -1, -2 ... with several files) or the file's base name. Every message\n" +
+			"carries a Nats-Msg-Id, so publishing the same file twice within the stream's duplicate window is ignored.\n\n" +
+			"It connects to the daemon's NATS server, found in the daemon's configuration (--config, SENTIO_*), as the\n" +
+			"user publisher: with the embedded server, with the credentials in <state_dir>/auth/publisher.nk.",
+		Example: "  sentio publish visit.wav\n" +
+			"  sentio publish --mode stream --realtime --call-id call-42 --role customer call.wav\n" +
+			"  sentio publish --nats tls://10.0.0.5:4222 --nkey publisher.nk recordings/*.wav",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			f := flags
+			if f.mode != "clip" && f.mode != "stream" {
+				return &exitError{code: 2, err: fmt.Errorf("--mode %q: use clip or stream", f.mode)}
 			}
-		}
-		nc, js, cfg, err := f.nats.dial("sentio publish", daemon.UserPublisher)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		if !cmd.Flags().Changed("subject") {
-			f.subject = cfg.NATS.AudioSubject
-		}
-		ctx := cmd.Context()
-		var bar *progressbar.ProgressBar
-		if len(files) > 1 && isatty.IsTerminal(os.Stderr.Fd()) {
-			bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(os.Stderr),
-				progressbar.OptionSetDescription("publishing"), progressbar.OptionShowCount(),
-				progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-		}
-		var failed int
-		for i, file := range files {
-			id := callIDFor(f.callID, file, i, len(files))
-			var err error
-			if f.mode == "clip" {
-				err = publishClip(ctx, nc, js, f.subject, id, f.role, file)
-			} else {
-				err = publishStream(ctx, js, f.subject, id, f.role, file, f.chunkMS, f.realtime)
+			if f.chunkMS < 10 || f.chunkMS > 10000 {
+				return &exitError{code: 2, err: fmt.Errorf("--chunk-ms %d: use 10..10000", f.chunkMS)}
 			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
+			if f.callID != "" {
+				if err := wire.ValidCallID(f.callID); err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--call-id: %w", err)}
 				}
-				failed++
-				fmt.Fprintf(os.Stderr, "sentio publish: %s: %v\n", file, err)
-			} else if bar == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "published %s as call %s (%s)\n", file, id, f.mode)
+			}
+			nc, js, cfg, err := f.nats.dial("sentio publish", daemon.UserPublisher)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			if !cmd.Flags().Changed("subject") {
+				f.subject = cfg.NATS.AudioSubject
+			}
+			ctx := cmd.Context()
+			var bar *progressbar.ProgressBar
+			if len(files) > 1 && isatty.IsTerminal(os.Stderr.Fd()) {
+				bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetDescription("publishing"), progressbar.OptionShowCount(),
+					progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+			}
+			var failed int
+			for i, file := range files {
+				id := callIDFor(f.callID, file, i, len(files))
+				var err error
+				if f.mode == "clip" {
+					err = publishClip(ctx, nc, js, f.subject, id, f.role, file)
+				} else {
+					err = publishStream(ctx, js, f.subject, id, f.role, file, f.chunkMS, f.realtime)
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					failed++
+					fmt.Fprintf(os.Stderr, "sentio publish: %s: %v\n", file, err)
+				} else if bar == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "published %s as call %s (%s)\n", file, id, f.mode)
+				}
+				if bar != nil {
+					_ = bar.Add(1)
+				}
 			}
 			if bar != nil {
-				_ = bar.Add(1)
+				_ = bar.Finish()
+				fmt.Fprintf(cmd.OutOrStdout(), "published %d of %d files (%s)\n", len(files)-failed, len(files), f.mode)
 			}
-		}
-		if bar != nil {
-			_ = bar.Finish()
-			fmt.Fprintf(cmd.OutOrStdout(), "published %d of %d files (%s)\n", len(files)-failed, len(files), f.mode)
-		}
-		if failed > 0 {
-			return &exitError{code: 1, err: fmt.Errorf("%d of %d files could not be published", failed, len(files))}
-		}
-		return nil
-	},
-}
-
-func init() {
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d files could not be published", failed, len(files))}
+			}
+			return nil
+		},
+	}
 	def := config.Defaults()
-	fl := publishCmd.Flags()
-	publishFlags.nats.add(fl, daemon.UserPublisher)
-	fl.StringVar(&publishFlags.callID, "call-id", "", "call id (default: the file's base name)")
-	fl.StringVar(&publishFlags.mode, "mode", "clip", "clip (one message per file) or stream (ordered chunks)")
-	fl.BoolVar(&publishFlags.realtime, "realtime", false, "stream mode: send chunks at the pace of the audio")
-	fl.IntVar(&publishFlags.chunkMS, "chunk-ms", 200, "stream mode: chunk length in milliseconds")
-	fl.StringVar(&publishFlags.subject, "subject", def.NATS.AudioSubject, "audio subject prefix (nats.audio_subject)")
-	fl.StringVar(&publishFlags.role, "role", "", "speaker role of the channel(s), comma separated (e.g. customer or agent,customer)")
-	rootCmd.AddCommand(publishCmd)
+	fl := cmd.Flags()
+	flags.nats.add(fl, daemon.UserPublisher)
+	fl.StringVar(&flags.callID, "call-id", "", "call id (default: the file's base name)")
+	fl.StringVar(&flags.mode, "mode", "clip", "clip (one message per file) or stream (ordered chunks)")
+	fl.BoolVar(&flags.realtime, "realtime", false, "stream mode: send chunks at the pace of the audio")
+	fl.IntVar(&flags.chunkMS, "chunk-ms", 200, "stream mode: chunk length in milliseconds")
+	fl.StringVar(&flags.subject, "subject", def.NATS.AudioSubject, "audio subject prefix (nats.audio_subject)")
+	fl.StringVar(&flags.role, "role", "", "speaker role of the channel(s), comma separated (e.g. customer or agent,customer)")
+	return cmd
 }
 
 // callIDFor names the call of the i-th of n files.

@@ -76,7 +76,10 @@ func setupStreams(t *testing.T) (string, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := bus.Setup(context.Background(), js, config.Defaults().NATS); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +98,9 @@ func TestPublishClipAndStream(t *testing.T) {
 		t.Fatalf("clip: %d messages", len(clips))
 	}
 	// Publishing the same file again is a duplicate JetStream drops.
-	sentio(t, nil, "publish", "--nats", url, "--call-id", "c1", file)
+	if out, errs, code := sentio(t, nil, "publish", "--nats", url, "--call-id", "c1", file); code != 0 {
+		t.Fatalf("publish the clip again: exit %d\n%s%s", code, out, errs)
+	}
 	if n := len(streamMsgs(t, js, "SENTIO_AUDIO", "sentio.audio.*.c1")); n != 1 {
 		t.Fatalf("republishing the same clip stored %d messages", n)
 	}

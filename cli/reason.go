@@ -17,53 +17,52 @@ import (
 	"github.com/sentio-health/sentio/reasoning"
 )
 
-var reasonFlags struct {
-	configFlags
-	in, out, modelDir string
-}
-
-var reasonCmd = &cobra.Command{
-	Use:   "reason",
-	Short: "Reason about the sentiment of texts (JSON Lines in, JSON Lines out)",
-	Long: "Read JSON Lines records with at least \"text\" (optional \"id\" and \"lang\", an ISO 639-1 code; without it\n" +
-		"the language is detected) and write one record per input, in order, with the id, the language used,\n" +
-		"the label, scores {negative, neutral, positive}, a rationale and its source, evidence spans\n" +
-		"[{start, end, text, weight}] (code point offsets into the text), comprehensiveness and sufficiency.\n" +
-		"A record that cannot be handled (bad JSON, no text, unsupported language) gives a record with \"line\"\n" +
-		"and \"error\" instead; the others go on. The exit status is 0 when every record succeeded, 1 otherwise.\n" +
-		"The model and ONNX Runtime settings come from the reasoning section of the configuration.",
-	Example: "  echo '{\"id\": 1, \"text\": \"The pain is much better today.\"}' | sentio reason\n" +
-		"  sentio reason --in utterances.jsonl --out results.jsonl --model-dir models/reasoning",
-	Args: cobra.NoArgs,
-	RunE: func(cmd *cobra.Command, _ []string) error {
-		in, out, closeIO, err := openInOut(cmd, reasonFlags.in, reasonFlags.out)
-		if err != nil {
-			return err
-		}
-		defer closeIO()
-		m, _, err := openReasoning(cmd, &reasonFlags.configFlags, reasonFlags.modelDir)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		failed, total, err := reasonStream(cmd.Context(), m, in, out)
-		if err != nil {
-			return err
-		}
-		if failed > 0 {
-			return &exitError{code: 1, err: fmt.Errorf("reason: %d of %d records failed (see their \"error\" fields)", failed, total)}
-		}
-		return nil
-	},
-}
-
-func init() {
-	reasonFlags.configFlags.add(reasonCmd)
-	f := reasonCmd.Flags()
-	f.StringVar(&reasonFlags.in, "in", "", "input JSON Lines file (default standard input)")
-	f.StringVar(&reasonFlags.out, "out", "", "output JSON Lines file (default standard output)")
-	f.StringVar(&reasonFlags.modelDir, "model-dir", "", "model directory holding model.json (reasoning.model_dir)")
-	rootCmd.AddCommand(reasonCmd)
+// newReasonCmd builds `sentio reason`.
+func newReasonCmd() *cobra.Command {
+	var flags struct {
+		configFlags
+		in, out, modelDir string
+	}
+	cmd := &cobra.Command{
+		Use:   "reason",
+		Short: "Reason about the sentiment of texts (JSON Lines in, JSON Lines out)",
+		Long: "Read JSON Lines records with at least \"text\" (optional \"id\" and \"lang\", an ISO 639-1 code; without it\n" +
+			"the language is detected) and write one record per input, in order, with the id, the language used,\n" +
+			"the label, scores {negative, neutral, positive}, a rationale and its source, evidence spans\n" +
+			"[{start, end, text, weight}] (code point offsets into the text), comprehensiveness and sufficiency.\n" +
+			"A record that cannot be handled (bad JSON, no text, unsupported language) gives a record with \"line\"\n" +
+			"and \"error\" instead; the others go on. The exit status is 0 when every record succeeded, 1 otherwise.\n" +
+			"The model and ONNX Runtime settings come from the reasoning section of the configuration.",
+		Example: "  echo '{\"id\": 1, \"text\": \"The pain is much better today.\"}' | sentio reason\n" +
+			"  sentio reason --in utterances.jsonl --out results.jsonl --model-dir models/reasoning",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, out, closeIO, err := openInOut(cmd, flags.in, flags.out)
+			if err != nil {
+				return err
+			}
+			defer closeIO()
+			m, _, err := openReasoning(cmd, &flags.configFlags, flags.modelDir)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			failed, total, err := reasonStream(cmd.Context(), m, in, out)
+			if err != nil {
+				return err
+			}
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("reason: %d of %d records failed (see their \"error\" fields)", failed, total)}
+			}
+			return nil
+		},
+	}
+	flags.configFlags.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&flags.in, "in", "", "input JSON Lines file (default standard input)")
+	f.StringVar(&flags.out, "out", "", "output JSON Lines file (default standard output)")
+	f.StringVar(&flags.modelDir, "model-dir", "", "model directory holding model.json (reasoning.model_dir)")
+	return cmd
 }
 
 // openReasoning loads the configuration (with --model-dir applied) and opens the model.

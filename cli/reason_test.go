@@ -229,13 +229,24 @@ func TestEvalMatchesReason(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, stdout)
 	}
 	// The same records through `sentio reason`: eval's accuracy must be what its labels give.
-	out, _, _ := sentioIn(t, data.String(), "reason", "--model-dir", reasoningModelDir(t), "--set", "reasoning.provider=cpu")
+	out, errs, code := sentioIn(t, data.String(), "reason", "--model-dir", reasoningModelDir(t), "--set", "reasoning.provider=cpu")
+	if code != 0 {
+		t.Fatalf("sentio reason: exit %d\n%s", code, errs)
+	}
 	correct := map[string]int{}
 	gold := strings.Split(strings.TrimSpace(data.String()), "\n")
-	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(gold) {
+		t.Fatalf("sentio reason printed %d lines for %d records", len(lines), len(gold))
+	}
+	for i, line := range lines {
 		var o, g struct{ Lang, Label string }
-		json.Unmarshal([]byte(line), &o)
-		json.Unmarshal([]byte(gold[i]), &g)
+		if err := json.Unmarshal([]byte(line), &o); err != nil {
+			t.Fatalf("sentio reason line %d: %v: %s", i+1, err, line)
+		}
+		if err := json.Unmarshal([]byte(gold[i]), &g); err != nil {
+			t.Fatalf("record %d: %v", i+1, err)
+		}
 		if o.Label == g.Label {
 			correct[g.Lang]++
 			correct["all"]++

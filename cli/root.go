@@ -1,5 +1,5 @@
-// Package cli holds sentio's command-line interface: one file per subcommand, each registering
-// itself on the root command.
+// Package cli holds sentio's command-line interface: one file per subcommand, each with a
+// newXCmd function that builds its command and flags; newRootCmd puts them together.
 package cli
 
 import (
@@ -19,13 +19,18 @@ var (
 	commit  = "unknown"
 )
 
-// rootCmd is the sentio command; subcommands add themselves to it in their init functions.
-var rootCmd = &cobra.Command{
-	Use:           "sentio",
-	Short:         "Explained sentiment for live medical conversations",
-	Long:          "sentio consumes audio from NATS JetStream, transcribes it with whisper.cpp, identifies its language,\nreasons about its sentiment with ONNX Runtime and publishes a label, confidence, rationale and evidence.",
-	SilenceUsage:  true,
-	SilenceErrors: true,
+// newRootCmd builds the sentio command and its subcommands.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sentio",
+		Short:         "Explained sentiment for live medical conversations",
+		Long:          "sentio consumes audio from NATS JetStream, transcribes it with whisper.cpp, identifies its language,\nreasons about its sentiment with ONNX Runtime and publishes a label, confidence, rationale and evidence.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newAnalyzeCmd(), newConfigCmd(), newEvalCmd(), newModelsCmd(), newPublishCmd(), newReasonCmd(),
+		newRunCmd(), newTailCmd(), newTranscribeCmd(), newVersionCmd())
+	return root
 }
 
 // exitError carries a specific exit code out of a command.
@@ -41,7 +46,7 @@ func (e *exitError) Unwrap() error { return e.err }
 func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := rootCmd.ExecuteContext(ctx); err != nil {
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "sentio: %v\n", err)
 		var ee *exitError
 		if errors.As(err, &ee) {

@@ -19,7 +19,8 @@ import (
 // maxInputBytes bounds a file read by `sentio transcribe` (decoding holds it in memory).
 const maxInputBytes = 2 << 30
 
-var transcribeFlags struct {
+// transcribeFlags are the flags of `sentio transcribe`.
+type transcribeFlags struct {
 	cfg        configFlags
 	json       bool
 	lang       string
@@ -51,22 +52,42 @@ type transcribeLine struct {
 	Error                 string             `json:"error,omitempty"`
 }
 
-var transcribeCmd = &cobra.Command{
-	Use:   "transcribe [flags] FILE...",
-	Short: "Transcribe audio files with whisper.cpp and print language, probability and text",
-	Long: "Transcribe audio files (WAV: PCM 8/16/24/32-bit, float, mu-law, A-law, any channels; raw s16le,\n" +
-		"mulaw or alaw with --format) with the configured whisper.cpp model. Prints, per file, the language,\n" +
-		"its probability among asr.languages and the text; --json prints one JSON line per file with the\n" +
-		"segments and timings. FILE - reads standard input. Settings come from the configuration (asr.*),\n" +
-		"overridden by the flags below.",
-	Example: "  sentio transcribe call.wav\n  sentio transcribe --json --lang vi a.wav b.wav\n" +
-		"  sentio transcribe --format mulaw --rate 8000 call.ulaw\n  sentio transcribe --model models/whisper/ggml-base.bin jfk.wav",
-	Args: cobra.MinimumNArgs(1),
-	RunE: runTranscribe,
+// newTranscribeCmd builds `sentio transcribe`.
+func newTranscribeCmd() *cobra.Command {
+	f := &transcribeFlags{}
+	cmd := &cobra.Command{
+		Use:   "transcribe [flags] FILE...",
+		Short: "Transcribe audio files with whisper.cpp and print language, probability and text",
+		Long: "Transcribe audio files (WAV: PCM 8/16/24/32-bit, float, mu-law, A-law, any channels; raw s16le,\n" +
+			"mulaw or alaw with --format) with the configured whisper.cpp model. Prints, per file, the language,\n" +
+			"its probability among asr.languages and the text; --json prints one JSON line per file with the\n" +
+			"segments and timings. FILE - reads standard input. Settings come from the configuration (asr.*),\n" +
+			"overridden by the flags below.",
+		Example: "  sentio transcribe call.wav\n  sentio transcribe --json --lang vi a.wav b.wav\n" +
+			"  sentio transcribe --format mulaw --rate 8000 call.ulaw\n  sentio transcribe --model models/whisper/ggml-base.bin jfk.wav",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error { return runTranscribe(cmd, f, files) },
+	}
+	f.cfg.add(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&f.json, "json", false, "one JSON line per file: file, language, language_probability, text, segments, duration_ms, elapsed_ms")
+	fl.StringVarP(&f.lang, "lang", "l", "", "force this language (ISO 639-1, one of asr.languages) instead of detecting it (asr.language)")
+	fl.StringVarP(&f.model, "model", "m", "", "whisper.cpp ggml model file (asr.model)")
+	fl.StringVar(&f.vadModel, "vad-model", "", "Silero VAD ggml model (asr.vad_model)")
+	fl.BoolVar(&f.noVAD, "no-vad", false, "transcribe everything, without voice activity detection")
+	fl.StringVar(&f.format, "format", "auto", "input format: auto (WAV), wav, s16le, mulaw, alaw")
+	fl.IntVar(&f.rate, "rate", 0, "sample rate of raw input (s16le needs it; mulaw/alaw default 8000)")
+	fl.IntVar(&f.channels, "channels", 0, "channel count of raw input (default 1)")
+	fl.IntVar(&f.channel, "channel", 0, "transcribe only this channel (from 1); 0 mixes all channels")
+	fl.IntVar(&f.workers, "workers", 0, "files transcribed in parallel, each worker with its own whisper state (default pipeline.asr_workers)")
+	fl.IntVar(&f.threads, "threads", 0, "threads per worker (asr.threads)")
+	fl.IntVar(&f.audioCtx, "audio-ctx", 0, "encoder audio context, 0 for the model's (asr.audio_ctx)")
+	fl.BoolVar(&f.timestamps, "no-timestamps", false, "decode without timestamp tokens (asr.no_timestamps)")
+	fl.BoolVar(&f.noFallback, "no-fallback", false, "no temperature fallback: greedy at temperature 0 only, like whisper-cli -nf (asr.no_fallback)")
+	return cmd
 }
 
-func runTranscribe(cmd *cobra.Command, files []string) error {
-	f := &transcribeFlags
+func runTranscribe(cmd *cobra.Command, f *transcribeFlags, files []string) error {
 	for flag, key := range map[string]string{"lang": "asr.language", "model": "asr.model", "vad-model": "asr.vad_model", "threads": "asr.threads", "audio-ctx": "asr.audio_ctx"} {
 		if fl := cmd.Flags().Lookup(flag); fl.Changed {
 			f.cfg.set = append(f.cfg.set, key+"="+fl.Value.String())
@@ -99,6 +120,9 @@ func runTranscribe(cmd *cobra.Command, files []string) error {
 		return err
 	}
 	defer eng.Close()
+	if info := eng.Info(); info.Demo() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "sentio: warning: %s: %s\n", info.Path, asr.DemoModelWarning)
+	}
 	decodeOpt := audio.Options{Format: format, SampleRate: f.rate, Channels: f.channels, Channel: f.channel, MaxDuration: cfg.ASR.MaxDuration}
 
 	// Files run on the engine's workers in parallel; results print in the order given.
@@ -208,25 +232,4 @@ func readInput(cmd *cobra.Command, file string) ([]byte, error) {
 		return nil, errors.New("input is larger than 2 GiB")
 	}
 	return data, nil
-}
-
-func init() {
-	f := &transcribeFlags
-	transcribeFlags.cfg.add(transcribeCmd)
-	fl := transcribeCmd.Flags()
-	fl.BoolVar(&f.json, "json", false, "one JSON line per file: file, language, language_probability, text, segments, duration_ms, elapsed_ms")
-	fl.StringVarP(&f.lang, "lang", "l", "", "force this language (ISO 639-1, one of asr.languages) instead of detecting it (asr.language)")
-	fl.StringVarP(&f.model, "model", "m", "", "whisper.cpp ggml model file (asr.model)")
-	fl.StringVar(&f.vadModel, "vad-model", "", "Silero VAD ggml model (asr.vad_model)")
-	fl.BoolVar(&f.noVAD, "no-vad", false, "transcribe everything, without voice activity detection")
-	fl.StringVar(&f.format, "format", "auto", "input format: auto (WAV), wav, s16le, mulaw, alaw")
-	fl.IntVar(&f.rate, "rate", 0, "sample rate of raw input (s16le needs it; mulaw/alaw default 8000)")
-	fl.IntVar(&f.channels, "channels", 0, "channel count of raw input (default 1)")
-	fl.IntVar(&f.channel, "channel", 0, "transcribe only this channel (from 1); 0 mixes all channels")
-	fl.IntVar(&f.workers, "workers", 0, "files transcribed in parallel, each worker with its own whisper state (default pipeline.asr_workers)")
-	fl.IntVar(&f.threads, "threads", 0, "threads per worker (asr.threads)")
-	fl.IntVar(&f.audioCtx, "audio-ctx", 0, "encoder audio context, 0 for the model's (asr.audio_ctx)")
-	fl.BoolVar(&f.timestamps, "no-timestamps", false, "decode without timestamp tokens (asr.no_timestamps)")
-	fl.BoolVar(&f.noFallback, "no-fallback", false, "no temperature fallback: greedy at temperature 0 only, like whisper-cli -nf (asr.no_fallback)")
-	rootCmd.AddCommand(transcribeCmd)
 }

@@ -21,9 +21,7 @@ import (
 func TestTranscribeJSON(t *testing.T) {
 	dir := t.TempDir()
 	speech := filepath.Join(dir, "en.wav")
-	if out, err := exec.Command("espeak-ng", "-v", "en", "-w", speech, "The nurse will call you back tomorrow.").CombinedOutput(); err != nil {
-		t.Fatalf("espeak-ng: %v %s", err, out)
-	}
+	testenv.Espeak(t, speech, "The nurse will call you back tomorrow.", "-v", "en")
 	ulaw := filepath.Join(dir, "en.ulaw.wav")
 	if out, err := exec.Command("sox", speech, "-e", "mu-law", "-r", "8000", ulaw).CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v %s", err, out)

@@ -58,6 +58,3 @@ func (e *Env) Fail(err error) {
 		e.fail(err)
 	}
 }
-
-// Factory builds a component from the configuration; it must not do I/O (Start does).
-type Factory func(cfg *config.Config) (Component, error)

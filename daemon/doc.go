@@ -51,10 +51,10 @@
 // READY=1 to systemd), then on the first signal "draining" (STOPPING=1), "component drained"
 // (each) and "stopped". A second signal exits at once with status 128+signal ([HandleSignals]).
 //
-// # Registering a component
+// # Adding a component
 //
-// Components are passed to [Run] in [Options.Components]. The `sentio run` command builds that list
-// from factories that files in package cli add in their init functions:
+// Components are passed to [Run] in [Options.Components], in start order. The `sentio run` command
+// builds that list in buildComponents (cli/run.go), one line per component:
 //
 //	// cli/pipeline.go
 //	func init() {
@@ -63,8 +63,8 @@
 //		})
 //	}
 //
-// Factories run in the order they were added (for files in one package: file name order), before
-// NATS is started, so they should only validate and allocate. Metrics a component registers on
+// It runs before NATS is started, so a component's constructor should only validate and
+// allocate. Metrics a component registers on
 // env.Metrics should be named sentio_<subsystem>_<name>_<unit> (e.g.
 // sentio_asr_duration_seconds, sentio_pipeline_processed_total).
 package daemon

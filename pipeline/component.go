@@ -95,6 +95,9 @@ func OpenParts(cfg *config.Config, log *slog.Logger) (parts Parts, close func() 
 	closers = append(closers, eng.Close)
 	parts.ASR = eng
 	info := eng.Info()
+	if info.Demo() {
+		log.Warn(asr.DemoModelWarning, "model", info.Path)
+	}
 	parts.Models["asr"] = fmt.Sprintf("whisper.cpp %s %s", info.Type, baseName(info.Path))
 	if !info.FlashAttention {
 		parts.Models["asr"] += " (no flash attention: audio context " + strconv.Itoa(info.UsedAudioCtx) + ")"

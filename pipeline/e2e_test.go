@@ -5,7 +5,6 @@ package pipeline
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,9 +25,7 @@ func corpusSentence(t testing.TB, lang string, n int) string {
 func speak(t testing.TB, voice, text string) []float32 {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "s.wav")
-	if b, err := exec.Command("espeak-ng", "-v", voice, "-w", out, text).CombinedOutput(); err != nil {
-		t.Fatalf("espeak-ng: %v\n%s", err, b)
-	}
+	testenv.Espeak(t, out, text, "-v", voice)
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

@@ -18,8 +18,6 @@ import (
 // each label's logit.
 const KindNgramClassifier = "ngram-classifier"
 
-func init() { kinds[KindNgramClassifier] = openClassifier }
-
 // classifier serves a KindNgramClassifier model.
 type classifier struct {
 	man       *Manifest

@@ -15,6 +15,6 @@
 // annotators' rationales (the reasoning/rationale package).
 //
 // Another kind (a generative "seq2seq" model that writes the label and then the rationale) is
-// added as a file that implements Model and registers its opener for its kind in an init
-// function, as classifier.go does for "ngram-classifier".
+// added as a file that implements Model and an entry for its opener in kinds (model.go), beside
+// "ngram-classifier"'s.
 package reasoning

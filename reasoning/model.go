@@ -143,8 +143,11 @@ const DefaultMaxBatch = 32
 // opener builds the runtime of one kind of model.
 type opener func(m *Manifest, o Options) (Model, error)
 
-// kinds maps manifest kinds to their runtimes.
-var kinds = map[string]opener{}
+// kinds maps manifest kinds to their runtimes: one entry per kind, written out here (a kind
+// listed twice does not compile).
+var kinds = map[string]opener{
+	KindNgramClassifier: openClassifier,
+}
 
 // Kinds returns the model kinds this build can serve, sorted.
 func Kinds() []string {

@@ -58,6 +58,17 @@ func initORT(library string, log *slog.Logger) (string, error) {
 	return lib, nil
 }
 
+// ORTVersion loads ONNX Runtime from library as Open does (empty: the first of
+// DefaultORTLibraries present), its load-time noise kept off standard error, and returns its
+// version and the library it was loaded from.
+func ORTVersion(library string) (version, lib string, err error) {
+	lib, err = initORT(library, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", "", err
+	}
+	return ort.GetVersion(), lib, nil
+}
+
 // findORTLibrary returns library when set: a path must exist, a bare file name is left to the
 // dynamic linker's search path. When empty it returns the first of DefaultORTLibraries present.
 func findORTLibrary(library string) (string, error) {

@@ -124,6 +124,20 @@ func RunServer(t testing.TB, opts *server.Options) *server.Server {
 	return s
 }
 
+// Espeak synthesises text with espeak-ng into the WAV file out; args are espeak-ng's options
+// before the text ("-v", "en"). A missing espeak-ng fails the test with a clear message instead of
+// skipping it: the tests that need real speech run in CI, and the toolbox has espeak-ng.
+func Espeak(t testing.TB, out, text string, args ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		t.Fatalf("testenv: espeak-ng is not installed, and this test needs real speech (run it in the toolbox: toolbox/run go test ...): %v", err)
+	}
+	argv := append(append(append([]string(nil), args...), "-w", out), text)
+	if b, err := exec.Command("espeak-ng", argv...).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: espeak-ng %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+}
+
 // CorpusSentence returns sentence n (0-based; blank and # comment lines skipped) of the ASR
 // corpus file rel under models/asr/corpus, e.g. "en.txt" or "heldout/vi.txt".
 func CorpusSentence(t testing.TB, rel string, n int) string {
