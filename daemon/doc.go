@@ -56,12 +56,7 @@
 // Components are passed to [Run] in [Options.Components], in start order. The `sentio run` command
 // builds that list in buildComponents (cli/run.go), one line per component:
 //
-//	// cli/pipeline.go
-//	func init() {
-//		addComponent(func(cfg *config.Config) (daemon.Component, error) {
-//			return stages.NewPipeline(cfg) // does no I/O; Start does
-//		})
-//	}
+//	p, err := pipeline.New(cfg) // does no I/O; Start does
 //
 // It runs before NATS is started, so a component's constructor should only validate and
 // allocate. Metrics a component registers on
