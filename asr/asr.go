@@ -34,10 +34,12 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/sentio-health/sentio/asr/audio"
 )
 
-// SampleRate is the sample rate Transcribe expects: 16 kHz mono float32 (see asr/audio).
-const SampleRate = 16000
+// SampleRate is the sample rate Transcribe expects: 16 kHz mono float32, as asr/audio decodes.
+const SampleRate = audio.SampleRate
 
 // Segment is a stretch of transcribed speech.
 type Segment struct {

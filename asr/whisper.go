@@ -3,7 +3,7 @@
 package asr
 
 // The engine calls whisper.cpp's C API (Debian's libwhisper 1.9.5 headers) through its own small
-// cgo layer rather than github.com/ggerganov/whisper.cpp/bindings/go (pinned in go.mod). Those
+// cgo layer rather than github.com/ggerganov/whisper.cpp/bindings/go (not a dependency). Those
 // bindings fit neither level: the high-level pkg/whisper creates a context per model load and
 // no per-worker whisper_state, and the low-level package exposes no whisper_init_state /
 // *_with_state functions, no abort callback, no no-speech probability, no use_gpu context
@@ -152,7 +152,7 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 		}
 	}
 	if len(cfg.Languages) == 0 {
-		cfg.Languages = []string{"vi", "en", "zh", "de", "fr"}
+		cfg.Languages = config.Defaults().ASR.Languages
 	}
 	e := &Engine{cfg: cfg, langs: cfg.Languages, langIDs: map[string]C.int{}, done: make(chan struct{})}
 	for _, l := range append(append([]string(nil), cfg.Languages...), cfg.Language) {

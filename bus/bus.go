@@ -37,9 +37,13 @@ func New(js jetstream.JetStream, c config.NATS, log *slog.Logger) *Bus {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Bus{JS: js, Names: NamesOf(c), cfg: c, log: log,
-		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "dlq",
+		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "dlq",
 			Name: "publish_failures_total", Help: "DLQ entries that could not be written (after in-place retries); the input stays pending and its rejection is retried."})}
 }
+
+// namespace is the namespace of the bus's metrics: the daemon's (daemon.Namespace), which bus,
+// below the daemon, cannot import.
+const namespace = "sentio"
 
 // RegisterMetrics registers the bus's collectors on reg:
 //

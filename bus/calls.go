@@ -44,7 +44,7 @@ func (b *Bus) Calls(ctx context.Context) (jetstream.KeyValue, error) {
 	kv, err := retryCreate(ctx, quiet, "bucket "+CallsBucket, func(ctx context.Context) (jetstream.KeyValue, error) {
 		return b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: CallsBucket,
 			Description: "the recording each sentio stream-mode call id names", TTL: ttl,
-			Replicas: max(1, b.cfg.Replicas), Storage: jetstream.FileStorage})
+			Replicas: replicas(b.cfg), Storage: jetstream.FileStorage})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the calls bucket %s: %w", CallsBucket, err)

@@ -70,9 +70,6 @@ func (in *Input) StreamSeq() uint64 {
 	return in.Meta.Sequence.Stream
 }
 
-// CallID is the call the message belongs to.
-func (in *Input) CallID() string { return wire.CallID(in.Msg.Headers(), in.Msg.Subject()) }
-
 // Reject writes the message to <dlq_subject>.<call_id> with its headers, its data and the reason,
 // waits for the PubAck, then terminates it. The message is never terminated (nor acked) without
 // its DLQ entry: when the entry cannot be written (after the retries of one attempt, at most half

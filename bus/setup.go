@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -38,50 +39,40 @@ type Names struct {
 	Consumer                    string
 }
 
-// NamesOf returns the names in c, defaults for the empty ones.
+// The functions below read a configuration's NATS section. A field left zero (a partial
+// configuration, as tests and library callers pass: a loaded one is complete, see
+// config.Validate) is config.Defaults' value: defaults are declared once, in config.
+
+// NamesOf returns the names in c, config.Defaults' for the empty ones.
 func NamesOf(c config.NATS) Names {
-	n := Names{c.AudioStream, c.AudioSubject, c.ResultStream, c.ResultSubject, c.DLQStream, c.DLQSubject, c.Consumer}
-	def := func(s *string, d string) {
-		if *s == "" {
-			*s = d
-		}
+	d := config.Defaults().NATS
+	return Names{
+		AudioStream: cmp.Or(c.AudioStream, d.AudioStream), AudioSubject: cmp.Or(c.AudioSubject, d.AudioSubject),
+		ResultStream: cmp.Or(c.ResultStream, d.ResultStream), ResultSubject: cmp.Or(c.ResultSubject, d.ResultSubject),
+		DLQStream: cmp.Or(c.DLQStream, d.DLQStream), DLQSubject: cmp.Or(c.DLQSubject, d.DLQSubject),
+		Consumer: cmp.Or(c.Consumer, d.Consumer),
 	}
-	def(&n.AudioStream, "SENTIO_AUDIO")
-	def(&n.AudioSubject, "sentio.audio")
-	def(&n.ResultStream, "SENTIO_RESULTS")
-	def(&n.ResultSubject, "sentio.results")
-	def(&n.DLQStream, "SENTIO_DLQ")
-	def(&n.DLQSubject, "sentio.dlq")
-	def(&n.Consumer, "sentio")
-	return n
 }
 
 // DuplicateWindow is how long the results stream remembers Nats-Msg-Ids (nats.dedupe_window, at
 // most nats.max_age). Replays later than that are checked against the published results (see
 // the pipeline's publish stage).
 func DuplicateWindow(c config.NATS) time.Duration {
-	w := c.DedupeWindow
-	if w <= 0 {
-		w = config.Defaults().NATS.DedupeWindow
-	}
+	w := positiveOr(c.DedupeWindow, config.Defaults().NATS.DedupeWindow)
 	if c.MaxAge > 0 && w > c.MaxAge {
 		w = c.MaxAge
 	}
 	return w
 }
 
+// ackWait is the consumers' ack wait (nats.ack_wait): how long a message stays with an instance
+// that stopped sending InProgress (it died) before it is redelivered.
 func ackWait(c config.NATS) time.Duration {
-	if c.AckWait > 0 {
-		return c.AckWait
-	}
-	return 30 * time.Second
+	return positiveOr(c.AckWait, config.Defaults().NATS.AckWait)
 }
 
 func maxDeliver(c config.NATS) int {
-	if c.MaxDeliver > 0 {
-		return c.MaxDeliver
-	}
-	return 5
+	return positiveOr(c.MaxDeliver, config.Defaults().NATS.MaxDeliver)
 }
 
 // deliveryLimit is how many deliveries a message may have in all before it is rejected
@@ -95,24 +86,25 @@ func deliveryLimit(c config.NATS) int {
 }
 
 func maxAckPending(c config.NATS) int {
-	if c.MaxAckPending > 0 {
-		return c.MaxAckPending
-	}
-	return config.Defaults().NATS.MaxAckPending
+	return positiveOr(c.MaxAckPending, config.Defaults().NATS.MaxAckPending)
 }
 
-func replicas(c config.NATS) int {
-	if c.Replicas > 0 {
-		return c.Replicas
-	}
-	return 1
-}
+func replicas(c config.NATS) int { return positiveOr(c.Replicas, config.Defaults().NATS.Replicas) }
 
+// maxBytes is nats.max_bytes; -1 (the default) is no limit.
 func maxBytes(c config.NATS) int64 {
 	if c.MaxBytes != 0 {
 		return c.MaxBytes
 	}
-	return -1
+	return config.Defaults().NATS.MaxBytes
+}
+
+// positiveOr is v when it is positive, else def.
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // quiet is the logger of the retries in Setup and ObjectStore, which have none: their errors are

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/reasoning"
 )
 
@@ -94,10 +95,10 @@ type evalReport struct {
 	Languages map[string]reasoning.LangScores `json:"languages"`
 }
 
-// langOrder lists the languages of the report: the five in their usual order, others sorted,
-// "all" last.
+// langOrder lists the languages of the report: the default langid.languages in their order,
+// others sorted, "all" last.
 func (r evalReport) langOrder() []string {
-	known := []string{"vi", "en", "zh", "de", "fr"}
+	known := config.Defaults().LangID.Languages
 	var out, others []string
 	for _, l := range known {
 		if _, ok := r.Languages[l]; ok {

@@ -76,7 +76,10 @@ type NATS struct {
 	DLQStream string `yaml:"dlq_stream"`
 	// DLQSubject is the subject prefix of rejects: <prefix>.<call_id>.
 	DLQSubject string `yaml:"dlq_subject"`
-	// Consumer is the durable consumer name shared by all sentio instances.
+	// Consumer is the name prefix of the durable consumers shared by all sentio instances: calls
+	// are spread over 8 partitions of the audio stream, each with its own consumer, named with
+	// this prefix and -p0 ... -p7 (sentio-p0 ... sentio-p7 by default) and pinned to one instance
+	// at a time.
 	Consumer string `yaml:"consumer"`
 	// MaxDeliver is how many deliveries of a message may fail before it goes to the DLQ
 	// (max_deliveries). Deliveries cut short by a crash, a kill or a restart do not count; a

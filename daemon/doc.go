@@ -61,5 +61,6 @@
 // It runs before NATS is started, so a component's constructor should only validate and
 // allocate. Metrics a component registers on
 // env.Metrics should be named sentio_<subsystem>_<name>_<unit> (e.g.
-// sentio_asr_duration_seconds, sentio_pipeline_processed_total).
+// sentio_pipeline_stage_duration_seconds, sentio_pipeline_results_published_total), with
+// [Namespace] as their namespace.
 package daemon

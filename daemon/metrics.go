@@ -11,6 +11,9 @@ import (
 // Namespace prefixes every sentio metric: sentio_<subsystem>_<name>_<unit>.
 const Namespace = "sentio"
 
+// natsSubsystem is the subsystem of the NATS connection's metrics: sentio_nats_*.
+const natsSubsystem = "nats"
+
 // newRegistry returns the registry served on /metrics, with the Go runtime and process
 // collectors and sentio_build_info.
 func newRegistry(opts Options) *prometheus.Registry {
@@ -49,7 +52,7 @@ func registerLifecycle(reg prometheus.Registerer, d *state) {
 			Help: "1 while sentio drains in-flight work before stopping, else 0.",
 		}, func() float64 { return b2f(d.draining.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: "connected",
+			Namespace: Namespace, Subsystem: natsSubsystem, Name: "connected",
 			Help: "1 while the NATS connection is up, else 0.",
 		}, func() float64 { nc := d.nc.Load(); return b2f(nc != nil && nc.IsConnected()) }),
 		&componentReadyCollector{d: d, desc: prometheus.NewDesc(
@@ -67,7 +70,7 @@ func registerLifecycle(reg prometheus.Registerer, d *state) {
 		{"sent_bytes_total", "Payload bytes sent on the NATS connection.", func(s nats.Statistics) uint64 { return s.OutBytes }},
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: "nats", Name: c.name, Help: c.help,
+			Namespace: Namespace, Subsystem: natsSubsystem, Name: c.name, Help: c.help,
 		}, func() float64 { return float64(c.value(stats())) }))
 	}
 }

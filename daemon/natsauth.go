@@ -273,7 +273,7 @@ func (e *embedded) setupSubscribers(ctx context.Context, cfg *config.Config) err
 	rs := bus.NamesOf(cfg.NATS).ResultStream
 	maxBytes := cfg.NATS.MaxBytes
 	if maxBytes == 0 {
-		maxBytes = -1
+		maxBytes = config.Defaults().NATS.MaxBytes
 	}
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        rs,

@@ -5,7 +5,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sentio-health/sentio/daemon"
 	"github.com/sentio-health/sentio/wire"
+)
+
+// The namespace and subsystems of the metrics below: sentio_pipeline_* and sentio_segment_*.
+const (
+	namespace        = daemon.Namespace
+	subsystem        = "pipeline"
+	segmentSubsystem = "segment"
 )
 
 // metrics are the per-utterance metrics (the per-stage ones are package stages').
@@ -18,15 +26,15 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		results: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "results_published_total", Help: "Utterance results published, by label (\"unsupported\" for other languages)."}, []string{"label"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sentio", Subsystem: "pipeline",
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "utterance_latency_seconds", Help: "From the arrival of an utterance's last audio to its result's PubAck.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
-		overhead: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sentio", Subsystem: "pipeline",
+		overhead: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "overhead_seconds", Help: "Utterance latency minus ASR and reasoning compute: the pipeline's own cost.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
-		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "segment",
+		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: segmentSubsystem,
 			Name: "chunk_problems_total", Help: "Stream chunks rejected, by reason (sequence_gap, late_chunk, truncated)."}, []string{"reason"}),
 	}
 	if reg != nil {

@@ -30,11 +30,7 @@ type publishStage struct {
 var _ stages.Stage[*Work] = (*publishStage)(nil)
 
 func newPublishStage(cfg *config.Config, parts Parts, sink Sink, calls *callCounter, log *slog.Logger, m *metrics) *publishStage {
-	pfx := cfg.NATS.ResultSubject
-	if pfx == "" {
-		pfx = "sentio.results"
-	}
-	return &publishStage{sink: sink, models: parts.Models, resultPfx: pfx, includeText: cfg.Log.IncludeText, dedupe: bus.DuplicateWindow(cfg.NATS),
+	return &publishStage{sink: sink, models: parts.Models, resultPfx: bus.NamesOf(cfg.NATS).ResultSubject, includeText: cfg.Log.IncludeText, dedupe: bus.DuplicateWindow(cfg.NATS),
 		calls: calls, log: log, m: m}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/sentio-health/sentio/asr"
 	"github.com/sentio-health/sentio/langid"
 	"github.com/sentio-health/sentio/reasoning"
+	"github.com/sentio-health/sentio/segment"
 	"github.com/sentio-health/sentio/stages"
 	"github.com/sentio-health/sentio/wire"
 )
@@ -54,6 +55,11 @@ type Work struct {
 	mu       sync.Mutex
 	timingMS map[string]float64
 }
+
+// Sample positions (Work.Start, segment's cuts) count samples at one rate: the one asr/audio
+// decodes to and asr transcribes. Package segment, which imports nothing of the project, declares
+// it again; this does not compile when the two differ (one of the array lengths is negative).
+var _ [asr.SampleRate - segment.SampleRate]struct{} = [segment.SampleRate - asr.SampleRate]struct{}{}
 
 func (w *Work) timed(stage string, since time.Time) {
 	w.mu.Lock()

@@ -207,7 +207,10 @@ func (c *classifier) prepare(in Input) (prepared, error) {
 	if p.lang == "" {
 		d := c.opts.Detector
 		if d == nil {
-			d = DefaultDetector()
+			var err error
+			if d, err = DefaultDetector(); err != nil {
+				return prepared{}, fmt.Errorf("reasoning: the default language detector: %w", err)
+			}
 		}
 		lang, ok := d.Detect(in.Text)
 		if !ok {

@@ -33,14 +33,11 @@ func TextDetector(langs []string) (Detector, error) {
 	}), nil
 }
 
-var defaultDetector = sync.OnceValue(func() Detector {
-	d, err := TextDetector([]string{"vi", "en", "zh", "de", "fr"})
-	if err != nil {
-		panic("reasoning: the default language detector: " + err.Error()) // five fixed, known languages
-	}
-	return d
+var defaultDetector = sync.OnceValues(func() (Detector, error) {
+	return TextDetector(config.Defaults().LangID.Languages)
 })
 
-// DefaultDetector returns the detector used when Options.Detector is nil: TextDetector over
-// Vietnamese, English, Chinese, German and French, built (and its models loaded) on first use.
-func DefaultDetector() Detector { return defaultDetector() }
+// DefaultDetector returns the detector used when Options.Detector is nil: TextDetector over the
+// default langid.languages (Vietnamese, English, Chinese, German and French), built (and its
+// models loaded) on first use.
+func DefaultDetector() (Detector, error) { return defaultDetector() }

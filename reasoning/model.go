@@ -9,17 +9,18 @@ import (
 	"strings"
 
 	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/wire"
 )
 
-// The labels of sentiment reasoning, in the order of Scores.
+// The labels of sentiment reasoning, in the order of Scores: the labels results carry (wire).
 const (
-	Negative = "negative"
-	Neutral  = "neutral"
-	Positive = "positive"
+	Negative = wire.LabelNegative
+	Neutral  = wire.LabelNeutral
+	Positive = wire.LabelPositive
 )
 
-// Labels are the labels in the order models and Scores use.
-var Labels = []string{Negative, Neutral, Positive}
+// Labels are the labels in the order models and Scores use: wire.Labels.
+var Labels = wire.Labels
 
 // Input is one text to reason about.
 type Input struct {
@@ -136,10 +137,6 @@ type Options struct {
 	Detector Detector
 }
 
-// DefaultMaxBatch is the micro-batch size Open uses when the configuration's is not positive.
-// (A zero max_wait is meaningful: batch only the requests already waiting.)
-const DefaultMaxBatch = 32
-
 // opener builds the runtime of one kind of model.
 type opener func(m *Manifest, o Options) (Model, error)
 
@@ -175,7 +172,9 @@ func Open(dir string, o Options) (Model, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Config.MaxBatch <= 0 {
-		o.Config.MaxBatch = DefaultMaxBatch
+		// A partial configuration: the default's micro-batch size. (A zero max_wait is
+		// meaningful: batch only the requests already waiting.)
+		o.Config.MaxBatch = config.Defaults().Reasoning.MaxBatch
 	}
 	if o.Config.MaxWait < 0 {
 		o.Config.MaxWait = 0

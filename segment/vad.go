@@ -2,7 +2,9 @@ package segment
 
 import "math"
 
-// SampleRate is the rate of the audio segmented: 16 kHz mono float32.
+// SampleRate is the rate of the audio segmented: 16 kHz mono float32. It is asr/audio.SampleRate,
+// declared again because segment imports nothing of the project; package pipeline, which joins
+// the two, does not compile if they differ.
 const SampleRate = 16000
 
 // Span is a stretch of speech, in milliseconds from the start of the audio given to the VAD.

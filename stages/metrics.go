@@ -6,6 +6,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// The namespace and subsystem of the metrics below: sentio_pipeline_*. The namespace is the
+// daemon's (daemon.Namespace), which stages, below the daemon, cannot import.
+const (
+	namespace = "sentio"
+	subsystem = "pipeline"
+)
+
 // Metrics are the pipeline's Prometheus collectors, labelled by stage. A nil *Metrics records
 // nothing.
 type Metrics struct {
@@ -28,28 +35,28 @@ type Metrics struct {
 //	sentio_pipeline_stage_queue_depth{stage}         items waiting in front of a stage
 //	sentio_pipeline_stage_in_flight{stage}           items a stage is working on
 //	sentio_pipeline_inputs_in_flight                 input messages not yet settled
-//	sentio_pipeline_inputs_settled_total{outcome}    inputs acked, naked, rejected or abandoned
+//	sentio_pipeline_inputs_settled_total{outcome}    inputs acked, naked, rejected, abandoned or dropped
 //	sentio_pipeline_panics_total{stage}              panics recovered in a stage (Process, Tick, Close)
 //	sentio_pipeline_stage_hung_calls{stage}          model calls running past their deadline now
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		reg: reg,
-		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "stage_processed_total", Help: "Items a pipeline stage finished without error."}, []string{"stage"}),
-		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "stage_failed_total", Help: "Items a pipeline stage failed (after in-place retries)."}, []string{"stage"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "sentio", Subsystem: "pipeline",
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "stage_duration_seconds", Help: "Time a pipeline stage spent on one item.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)}, []string{"stage"}),
-		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "sentio", Subsystem: "pipeline",
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "stage_in_flight", Help: "Items a pipeline stage is working on."}, []string{"stage"}),
-		inputs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "sentio", Subsystem: "pipeline",
+		inputs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "inputs_in_flight", Help: "Input messages received and not yet acked, naked or rejected."}),
-		settledTot: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
-			Name: "inputs_settled_total", Help: "Input messages settled, by outcome (acked, naked, rejected, abandoned)."}, []string{"outcome"}),
-		panics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sentio", Subsystem: "pipeline",
+		settledTot: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
+			Name: "inputs_settled_total", Help: "Input messages settled, by outcome (acked, naked, rejected, abandoned, dropped: a duplicate delivery of a message in progress)."}, []string{"outcome"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "panics_total", Help: "Panics recovered in a pipeline stage; in Process, the item's inputs go to the DLQ as internal_error."}, []string{"stage"}),
-		hung: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "sentio", Subsystem: "pipeline",
+		hung: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "stage_hung_calls", Help: "Model calls (whisper.cpp, ONNX Runtime) running past their deadline: the daemon is not ready and stops feeding the systemd watchdog."}, []string{"stage"}),
 	}
 	if reg != nil {
@@ -62,7 +69,7 @@ func (m *Metrics) registerQueue(stage string, depth func() float64) {
 	if m == nil || m.reg == nil {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "sentio", Subsystem: "pipeline",
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 		Name: "stage_queue_depth", Help: "Items waiting in the queue in front of a pipeline stage.",
 		ConstLabels: prometheus.Labels{"stage": stage}}, depth))
 }

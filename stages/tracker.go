@@ -15,7 +15,8 @@ import (
 type Policy struct {
 	// MaxDeliver is the number of failed deliveries after which a transient failure rejects the
 	// input (max_deliveries). Deliveries that did not fail (the process crashed, was killed or
-	// stopped with the input in flight) do not count: see [Tracker].
+	// stopped with the input in flight) do not count: see [Tracker]. The daemon passes
+	// nats.max_deliver; below 1 it is 1: the first failure rejects.
 	MaxDeliver int
 	// NakDelay is the base delay of a Nak; it grows with the number of failures.
 	NakDelay time.Duration
@@ -55,9 +56,7 @@ type Tracker struct {
 
 // NewTracker returns a Tracker; Close stops its keep-alive loop.
 func NewTracker(p Policy, log *slog.Logger, m *Metrics) *Tracker {
-	if p.MaxDeliver <= 0 {
-		p.MaxDeliver = 5
-	}
+	p.MaxDeliver = max(p.MaxDeliver, 1)
 	if p.NakDelay <= 0 {
 		p.NakDelay = time.Second
 	}

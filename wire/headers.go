@@ -70,7 +70,6 @@ const (
 	ReasonSequenceGap    = "sequence_gap"
 	ReasonLateChunk      = "late_chunk"
 	ReasonMaxDeliveries  = "max_deliveries"
-	ReasonProcessing     = "processing_failed"
 	ReasonObjectNotFound = "object_not_found"
 	// ReasonCallIDReused rejects the chunks of a second stream-mode recording published under a
 	// call id that already names one (while the audio stream keeps its audio).
@@ -147,6 +146,13 @@ const MaxChunkDuration = 10 * time.Second
 // MaxChannels is the most interleaved channels a chunk or clip may declare.
 const MaxChannels = 8
 
+// MinSampleRate and MaxSampleRate bound the sample rate of input audio, in Hz: declared by a
+// stream-mode chunk or a raw clip (Sentio-Rate), or found in a WAV clip's header.
+const (
+	MinSampleRate = 4000
+	MaxSampleRate = 384000
+)
+
 // ModeOf returns the mode the headers declare (clip when absent).
 func ModeOf(h nats.Header) (Mode, error) {
 	switch v := strings.ToLower(strings.TrimSpace(h.Get(HeaderMode))); v {
@@ -218,12 +224,12 @@ func ParseChunk(h nats.Header, subject string) (Chunk, error) {
 	if rate == "" {
 		return c, &HeaderError{HeaderRate, ReasonMissingHeader, "a stream-mode chunk needs its sample rate in Hz"}
 	}
-	if c.Rate, err = strconv.Atoi(strings.TrimSpace(rate)); err != nil || c.Rate < 4000 || c.Rate > 192000 {
-		return c, &HeaderError{HeaderRate, ReasonBadRate, fmt.Sprintf("%q is not a sample rate between 4000 and 192000 Hz", rate)}
+	if c.Rate, err = strconv.Atoi(strings.TrimSpace(rate)); err != nil || c.Rate < MinSampleRate || c.Rate > MaxSampleRate {
+		return c, &HeaderError{HeaderRate, ReasonBadRate, fmt.Sprintf("%q is not a sample rate between %d and %d Hz", rate, MinSampleRate, MaxSampleRate)}
 	}
 	if ch := h.Get(HeaderChannels); ch != "" {
 		if c.Channels, err = strconv.Atoi(strings.TrimSpace(ch)); err != nil || c.Channels < 1 || c.Channels > MaxChannels {
-			return c, &HeaderError{HeaderChannels, ReasonBadHeader, fmt.Sprintf("%q is not a channel count between 1 and 8", ch)}
+			return c, &HeaderError{HeaderChannels, ReasonBadHeader, fmt.Sprintf("%q is not a channel count between 1 and %d", ch, MaxChannels)}
 		}
 	}
 	c.Roles = Roles(h.Get(HeaderRole), c.Channels)

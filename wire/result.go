@@ -4,8 +4,16 @@ package wire
 // incompatible change, and schema/result.v<SchemaVersion>.json describes it.
 const SchemaVersion = "1"
 
-// Labels are the sentiment labels, in the order of Scores.
-var Labels = []string{"negative", "neutral", "positive"}
+// The sentiment labels: Result.Label, the keys of Result.Scores and of a summary's counts and
+// mean scores. Package reasoning's labels are these.
+const (
+	LabelNegative = "negative"
+	LabelNeutral  = "neutral"
+	LabelPositive = "positive"
+)
+
+// Labels are the sentiment labels, in the order of the models' outputs (reasoning.Labels).
+var Labels = []string{LabelNegative, LabelNeutral, LabelPositive}
 
 // Language sources: which evidence decided the language of an utterance.
 const (

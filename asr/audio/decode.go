@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sentio-health/sentio/asr/resample"
+	"github.com/sentio-health/sentio/wire"
 )
 
 // SampleRate is the sample rate of decoded audio (whisper.cpp's WHISPER_SAMPLE_RATE).
@@ -27,10 +28,11 @@ const SampleRate = 16000
 // MaxChannels is the largest channel count accepted.
 const MaxChannels = 64
 
-// MinSampleRate and MaxSampleRate bound the source sample rates accepted.
+// MinSampleRate and MaxSampleRate bound the source sample rates accepted: the input limits of the
+// wire contract, the same for clips and stream chunks.
 const (
-	MinSampleRate = 4000
-	MaxSampleRate = 384000
+	MinSampleRate = wire.MinSampleRate
+	MaxSampleRate = wire.MaxSampleRate
 )
 
 // DefaultMaxDuration is the longest audio decoded when Options.MaxDuration is zero.
