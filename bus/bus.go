@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -118,18 +117,6 @@ func retryable(err error) bool {
 	return true // timeouts, no responders, disconnected
 }
 
-// PublishDLQ writes a rejected message to the DLQ and waits for the PubAck.
-func (b *Bus) PublishDLQ(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) error {
-	out := DLQMsg(b.Names, m, meta, code, reason, stage)
-	if err := b.publishMsg(ctx, out); err != nil {
-		b.dlqFailures.Inc()
-		return fmt.Errorf("writing the DLQ entry: %w", err)
-	}
-	b.log.Warn("input rejected to the DLQ", "call_id", wire.CallID(m.Headers(), m.Subject()),
-		"reason_code", code, "reason", reason, "stage", stage, "subject", out.Subject)
-	return nil
-}
-
 // CallResults reads back every result published for a call (not its summary), for the summary.
 func (b *Bus) CallResults(ctx context.Context, callID string) ([]wire.Result, error) {
 	subj := wire.Subject(b.Names.ResultSubject, callID)
@@ -169,30 +156,4 @@ func (b *Bus) CallResults(ctx context.Context, callID string) ([]wire.Result, er
 			return out, nil
 		}
 	}
-}
-
-// Notice writes a DLQ entry that does not reject an input (a sequence gap): the given headers
-// plus the reason ones, no data, deduplicated by msgID.
-func (b *Bus) Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error {
-	callID := wire.CallID(h, subject)
-	out := nats.NewMsg(wire.Subject(b.Names.DLQSubject, callID))
-	for k, v := range h {
-		if !strings.HasPrefix(k, "Nats-") {
-			out.Header[k] = append([]string(nil), v...)
-		}
-	}
-	out.Header.Set(wire.HeaderReasonCode, code)
-	out.Header.Set(wire.HeaderReason, reason)
-	out.Header.Set(wire.HeaderStage, stage)
-	out.Header.Set(wire.HeaderSubject, wire.Subject(b.Names.AudioSubject, lastToken(subject)))
-	for k, v := range extra {
-		out.Header.Set(k, v)
-	}
-	out.Header.Set(nats.MsgIdHdr, msgID)
-	if err := b.publishMsg(ctx, out); err != nil {
-		b.dlqFailures.Inc()
-		return fmt.Errorf("writing the DLQ entry: %w", err)
-	}
-	b.log.Warn("DLQ notice", "call_id", callID, "reason_code", code, "reason", reason)
-	return nil
 }

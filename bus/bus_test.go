@@ -157,7 +157,7 @@ func TestAssignSpreadsPartitionsEvenly(t *testing.T) {
 	t.Logf("partitions moved between staying members per join: %.2f", float64(moved)/float64(joins))
 }
 
-func TestDLQMsgKeepsHeadersAndSubject(t *testing.T) {
+func TestDLQEntryKeepsHeadersAndSubject(t *testing.T) {
 	js := jsOn(t)
 	c := config.Defaults().NATS
 	ctx := context.Background()
@@ -187,7 +187,7 @@ func TestDLQMsgKeepsHeadersAndSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := DLQMsg(NamesOf(c), got, meta, wire.ReasonNotAudio, "not audio", "segment")
+	d := (&Input{Msg: got, Meta: meta}).dlqEntry(wire.ReasonNotAudio, "not audio", "segment").Msg(NamesOf(c))
 	h := d.Header
 	if d.Subject != "sentio.dlq.c9" || h.Get("X-Custom") != "kept" || h.Get(wire.HeaderSubject) != "sentio.audio.c9" ||
 		h.Get(wire.HeaderReasonCode) != wire.ReasonNotAudio || h.Get(nats.MsgIdHdr) == "input-1" || string(d.Data) != "payload" {

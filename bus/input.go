@@ -7,11 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sentio-health/sentio/stages"
-	"github.com/sentio-health/sentio/wire"
 )
 
 // Input adapts a JetStream message to stages.Input.
@@ -79,7 +77,7 @@ func (in *Input) StreamSeq() uint64 {
 func (in *Input) Reject(code, reason, stage string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), in.bus.dlqAttempt())
 	defer cancel()
-	if err := in.bus.PublishDLQ(ctx, in.Msg, in.Meta, code, reason, stage); err != nil {
+	if err := in.bus.PublishDLQ(ctx, in.dlqEntry(code, reason, stage)); err != nil {
 		retry := in.bus.AckWait() / 2
 		if nerr := in.Msg.NakWithDelay(retry); nerr != nil {
 			return fmt.Errorf("%w; naking it failed too (it comes back after the ack wait): %v", err, nerr)
@@ -93,34 +91,15 @@ func (in *Input) Reject(code, reason, stage string) error {
 // most 15 s.
 func (b *Bus) dlqAttempt() time.Duration { return min(15*time.Second, b.AckWait()/2) }
 
-// DLQMsg builds the DLQ entry of a rejected message.
-func DLQMsg(names Names, m jetstream.Msg, meta *jetstream.MsgMetadata, code, reason, stage string) *nats.Msg {
-	callID := wire.CallID(m.Headers(), m.Subject())
-	if wire.ValidCallID(callID) != nil {
-		callID = "_invalid"
-	}
-	out := nats.NewMsg(wire.Subject(names.DLQSubject, callID))
-	for k, v := range m.Headers() {
-		if k == nats.MsgIdHdr || strings.HasPrefix(k, "Nats-") {
-			continue
-		}
-		out.Header[k] = append([]string(nil), v...)
-	}
-	out.Header.Set(wire.HeaderReasonCode, code)
-	out.Header.Set(wire.HeaderReason, reason)
-	if stage != "" {
-		out.Header.Set(wire.HeaderStage, stage)
-	}
-	// The subject as published (the stream stores it with the partition token inserted).
-	out.Header.Set(wire.HeaderSubject, wire.Subject(names.AudioSubject, lastToken(m.Subject())))
-	if meta != nil {
-		out.Header.Set(wire.HeaderDelivered, strconv.FormatUint(meta.NumDelivered, 10))
-		out.Header.Set(wire.HeaderStreamSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
+// dlqEntry is the DLQ entry that rejects the message.
+func (in *Input) dlqEntry(code, reason, stage string) DLQEntry {
+	e := DLQEntry{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Code: code, Reason: reason, Stage: stage}
+	if in.Meta != nil {
+		e.Delivered, e.StreamSeq = in.Meta.NumDelivered, in.Meta.Sequence.Stream
 		// One DLQ entry per input message, even when the reject is retried.
-		out.Header.Set(nats.MsgIdHdr, fmt.Sprintf("dlq-%s-%d", meta.Stream, meta.Sequence.Stream))
+		e.MsgID = fmt.Sprintf("dlq-%s-%d", in.Meta.Stream, in.Meta.Sequence.Stream)
 	}
-	out.Data = m.Data()
-	return out
+	return e
 }
 
 func lastToken(subject string) string {

@@ -19,6 +19,11 @@ const (
 	createAttempts = 6
 )
 
+// errCodeClusterNoPeers is the JetStream API error code for "no suitable peers for placement"
+// (nats-server's JSClusterNoPeersErrF); nats.go v1.55.0's jetstream package exports no constant
+// for it, unlike JSErrCodeStreamNameInUse.
+const errCodeClusterNoPeers jetstream.ErrorCode = 10005
+
 // retryCreate runs f, an idempotent creation (CreateOrUpdate of a stream, consumer or bucket),
 // each attempt bounded by createAttempt, again while it times out or the cluster is not ready to
 // place it, until ctx ends or createAttempts attempts have failed.
@@ -48,7 +53,7 @@ func retryableCreate(err error) bool {
 	var api *jetstream.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode {
-		case 10005, // no suitable peers for placement: a cluster still forming, a peer restarting
+		case errCodeClusterNoPeers, // no suitable peers for placement: a cluster still forming, a peer restarting
 			jetstream.JSErrCodeStreamNameInUse: // another instance created it meanwhile; the retry updates it
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/daemon"
 	"github.com/sentio-health/sentio/pipeline"
 	"github.com/sentio-health/sentio/stages"
@@ -149,7 +150,7 @@ func (m *memSink) CallResults(ctx context.Context, callID string) ([]wire.Result
 	return append([]wire.Result(nil), m.results[callID]...), nil
 }
 
-func (m *memSink) Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error {
-	fmt.Fprintf(os.Stderr, "sentio analyze: %s: %s: %s\n", subject, code, reason)
+func (m *memSink) Notice(ctx context.Context, e bus.DLQEntry) error {
+	fmt.Fprintf(os.Stderr, "sentio analyze: %s: %s: %s\n", e.Subject, e.Code, e.Reason)
 	return nil
 }

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/sentio-health/sentio/asr"
 	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/langid"
@@ -48,9 +46,9 @@ type Sink interface {
 }
 
 // Noticer writes a DLQ entry that is not the rejection of one input (a sequence gap: the
-// missing chunks cannot be rejected, they never came). msgID dedupes it.
+// missing chunks cannot be rejected, they never came); its MsgID dedupes it.
 type Noticer interface {
-	Notice(ctx context.Context, subject string, h nats.Header, code, reason, stage, msgID string, extra map[string]string) error
+	Notice(ctx context.Context, e bus.DLQEntry) error
 }
 
 // CallRegistry remembers which recording each stream-mode call id names (*bus.Bus keeps it in a

@@ -610,8 +610,9 @@ func (s *segmentStage) gap(calls map[string]*callState, st *callState, out stage
 		st.expected, first-1, st.callID, len(st.pending), first)
 	if s.dlq != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err := s.dlq.Notice(ctx, h.msg.Subject, h.msg.Header, wire.ReasonSequenceGap, reason, StageSegment,
-			fmt.Sprintf("gap-%s-%d-%d", st.callID, st.expected, first-1), map[string]string{wire.HeaderMissing: fmt.Sprintf("%d-%d", st.expected, first-1)})
+		err := s.dlq.Notice(ctx, bus.DLQEntry{Subject: h.msg.Subject, Header: h.msg.Header,
+			Code: wire.ReasonSequenceGap, Reason: reason, Stage: StageSegment, MsgID: fmt.Sprintf("gap-%s-%d-%d", st.callID, st.expected, first-1),
+			Extra: map[string]string{wire.HeaderMissing: fmt.Sprintf("%d-%d", st.expected, first-1)}})
 		cancel()
 		if err != nil {
 			s.log.Error("could not write the sequence gap to the DLQ", "call_id", st.callID, "reason", reason, "err", err)

@@ -5,8 +5,9 @@
 // plain or WAVE_FORMAT_EXTENSIBLE, any channel count up to MaxChannels), raw PCM s16le with a
 // declared sample rate and channel count, and raw G.711 mu-law / A-law (8 kHz unless declared
 // otherwise). Several channels are mixed down to mono unless Options.Channel selects one.
-// Anything else is rejected with an error that names the problem, and the container formats
-// sentio does not decode (MP3, Ogg, FLAC, MP4 ...) are recognised and named.
+// Anything else is rejected with an error that names the problem and matches one of the kinds
+// in errors.go (ErrNotAudio, ErrTruncated ...) with errors.Is, and the container formats sentio
+// does not decode (MP3, Ogg, FLAC, MP4 ...) are recognised and named.
 //
 // Decoding is bounded: every allocation is proportional to the input's size, and the decoded
 // duration is limited by Options.MaxDuration, so hostile input cannot make the decoder allocate
@@ -14,7 +15,6 @@
 package audio
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -103,9 +103,6 @@ func (a *Audio) Duration() time.Duration {
 	return time.Duration(len(a.Samples)) * time.Second / SampleRate
 }
 
-// ErrNoSamples reports input that decodes to no audio at all.
-var ErrNoSamples = errors.New("no audio samples")
-
 // Decode decodes data per opt into 16 kHz mono float32 samples.
 func Decode(data []byte, opt Options) (*Audio, error) {
 	if opt.MaxDuration < 0 {
@@ -163,16 +160,16 @@ type frames struct {
 // frames against the maximum.
 func checkLayout(what string, rate, channels int, opt Options, n int) error {
 	if rate == 0 {
-		return fmt.Errorf("%s: declared sample rate 0", what)
+		return fail(ErrBadRate, "%s: declared sample rate 0", what)
 	}
 	if rate < MinSampleRate || rate > MaxSampleRate {
-		return fmt.Errorf("%s: sample rate %d Hz is outside the supported %d..%d Hz", what, rate, MinSampleRate, MaxSampleRate)
+		return fail(ErrBadRate, "%s: sample rate %d Hz is outside the supported %d..%d Hz", what, rate, MinSampleRate, MaxSampleRate)
 	}
 	if channels == 0 {
-		return fmt.Errorf("%s: declared channel count 0", what)
+		return fail(ErrNotAudio, "%s: declared channel count 0", what)
 	}
 	if channels < 0 || channels > MaxChannels {
-		return fmt.Errorf("%s: %d channels is outside the supported 1..%d", what, channels, MaxChannels)
+		return fail(ErrNotAudio, "%s: %d channels is outside the supported 1..%d", what, channels, MaxChannels)
 	}
 	if opt.Channel > channels {
 		return fmt.Errorf("%s: channel %d selected, but the audio has %d channel(s)", what, opt.Channel, channels)
@@ -181,7 +178,7 @@ func checkLayout(what string, rate, channels int, opt Options, n int) error {
 		return fmt.Errorf("%s: %w", what, ErrNoSamples)
 	}
 	if d := time.Duration(float64(n) / float64(rate) * float64(time.Second)); d > opt.MaxDuration {
-		return fmt.Errorf("%s: %v of audio exceeds the maximum of %v", what, d.Round(time.Millisecond), opt.MaxDuration)
+		return fail(ErrTooLong, "%s: %v of audio exceeds the maximum of %v", what, d.Round(time.Millisecond), opt.MaxDuration)
 	}
 	return nil
 }

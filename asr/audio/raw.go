@@ -1,13 +1,11 @@
 package audio
 
-import "fmt"
-
 // decodeRaw decodes headerless audio: s16le (width 2) or G.711 (width 1) with the declared
 // rate (defaultRate when none is declared; 0 means a rate must be declared) and channel count
 // (default 1).
 func decodeRaw(data []byte, opt Options, what string, defaultRate, width int) (*frames, error) {
 	if isWAV(data) {
-		return nil, fmt.Errorf("%s: the input starts with a RIFF/WAVE header; decode it as wav (or auto)", what)
+		return nil, fail(ErrNotAudio, "%s: the input starts with a RIFF/WAVE header; decode it as wav (or auto)", what)
 	}
 	rate := opt.SampleRate
 	if rate == 0 {
@@ -18,7 +16,7 @@ func decodeRaw(data []byte, opt Options, what string, defaultRate, width int) (*
 		channels = 1
 	}
 	if channels < 0 || channels > MaxChannels {
-		return nil, fmt.Errorf("%s: declared channel count %d is outside 1..%d", what, channels, MaxChannels)
+		return nil, fail(ErrNotAudio, "%s: declared channel count %d is outside 1..%d", what, channels, MaxChannels)
 	}
 	n := len(data) / (width * channels)
 	if err := checkLayout(what, rate, channels, opt, n); err != nil {

@@ -2,7 +2,6 @@ package audio
 
 import (
 	"bytes"
-	"fmt"
 	"unicode/utf8"
 )
 
@@ -14,12 +13,12 @@ func isWAV(data []byte) bool {
 // unrecognised builds the error for input that is not WAV, naming what it looks like.
 func unrecognised(data []byte) error {
 	if len(data) == 0 {
-		return fmt.Errorf("audio: empty input")
+		return fail(ErrNoSamples, "audio: empty input")
 	}
 	if name := sniff(data); name != "" {
-		return fmt.Errorf("unsupported format: looks like %s; sentio decodes WAV, raw s16le and G.711 (convert with e.g. sox in.x -r 16000 -c 1 -b 16 out.wav)", name)
+		return fail(ErrNotAudio, "unsupported format: looks like %s; sentio decodes WAV, raw s16le and G.711 (convert with e.g. sox in.x -r 16000 -c 1 -b 16 out.wav)", name)
 	}
-	return fmt.Errorf("unsupported format: not a WAV file (no RIFF/WAVE header); raw audio needs its format declared (s16le, mulaw, alaw)")
+	return fail(ErrNotAudio, "unsupported format: not a WAV file (no RIFF/WAVE header); raw audio needs its format declared (s16le, mulaw, alaw)")
 }
 
 // sniff names well-known audio and non-audio formats by their magic bytes.

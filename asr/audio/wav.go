@@ -58,13 +58,13 @@ type wavFormat struct {
 // decodeWAV decodes a RIFF/WAVE file held in data.
 func decodeWAV(data []byte, opt Options) (*frames, error) {
 	if len(data) < 12 {
-		return nil, fmt.Errorf("wav: input is %s, shorter than a RIFF/WAVE header", sizeString(uint64(len(data))))
+		return nil, fail(ErrTruncated, "wav: input is %s, shorter than a RIFF/WAVE header", sizeString(uint64(len(data))))
 	}
 	if !isWAV(data) {
 		if name := sniff(data); name != "" {
-			return nil, fmt.Errorf("wav: not a RIFF/WAVE file (looks like %s)", name)
+			return nil, fail(ErrNotAudio, "wav: not a RIFF/WAVE file (looks like %s)", name)
 		}
-		return nil, fmt.Errorf("wav: not a RIFF/WAVE file (no RIFF/WAVE header)")
+		return nil, fail(ErrNotAudio, "wav: not a RIFF/WAVE file (no RIFF/WAVE header)")
 	}
 	var (
 		f       *wavFormat
@@ -83,7 +83,7 @@ func decodeWAV(data []byte, opt Options) (*frames, error) {
 		switch id {
 		case "fmt ":
 			if size > avail {
-				return nil, fmt.Errorf("wav: fmt chunk claims %s, file has %s after its header", sizeString(size), sizeString(avail))
+				return nil, fail(ErrTruncated, "wav: fmt chunk claims %s, file has %s after its header", sizeString(size), sizeString(avail))
 			}
 			var err error
 			if f, err = parseWAVFormat(data[pos : pos+int(size)]); err != nil {
@@ -91,7 +91,7 @@ func decodeWAV(data []byte, opt Options) (*frames, error) {
 			}
 		case "data":
 			if f == nil {
-				return nil, fmt.Errorf("wav: data chunk comes before the fmt chunk")
+				return nil, fail(ErrNotAudio, "wav: data chunk comes before the fmt chunk")
 			}
 			switch {
 			case size == 0xFFFFFFFF || (size == 0 && avail > 0):
@@ -99,13 +99,13 @@ func decodeWAV(data []byte, opt Options) (*frames, error) {
 				// leaves the size at -1 or 0; the data runs to the end of the file.
 				size = avail
 			case size > avail:
-				return nil, fmt.Errorf("wav: data chunk claims %s, file has %s after its header (truncated or corrupt)", sizeString(size), sizeString(avail))
+				return nil, fail(ErrTruncated, "wav: data chunk claims %s, file has %s after its header (truncated or corrupt)", sizeString(size), sizeString(avail))
 			}
 			payload = data[pos : pos+int(size)]
 			found = true
 		default:
 			if size > avail {
-				return nil, fmt.Errorf("wav: %q chunk claims %s, file has %s after its header, and no data chunk came before it", id, sizeString(size), sizeString(avail))
+				return nil, fail(ErrTruncated, "wav: %q chunk claims %s, file has %s after its header, and no data chunk came before it", id, sizeString(size), sizeString(avail))
 			}
 		}
 		// Chunks are padded to an even length; a missing pad byte at the very end is tolerated.
@@ -115,10 +115,10 @@ func decodeWAV(data []byte, opt Options) (*frames, error) {
 		}
 	}
 	if f == nil {
-		return nil, fmt.Errorf("wav: no fmt chunk")
+		return nil, fail(ErrNotAudio, "wav: no fmt chunk")
 	}
 	if !found {
-		return nil, fmt.Errorf("wav: no data chunk")
+		return nil, fail(ErrNotAudio, "wav: no data chunk")
 	}
 	e, width, what, err := f.encoding()
 	if err != nil {
@@ -133,7 +133,7 @@ func decodeWAV(data []byte, opt Options) (*frames, error) {
 // parseWAVFormat reads a fmt chunk.
 func parseWAVFormat(c []byte) (*wavFormat, error) {
 	if len(c) < 16 {
-		return nil, fmt.Errorf("wav: fmt chunk is %d bytes, want at least 16", len(c))
+		return nil, fail(ErrNotAudio, "wav: fmt chunk is %d bytes, want at least 16", len(c))
 	}
 	f := &wavFormat{
 		tag:        binary.LittleEndian.Uint16(c[0:]),
@@ -144,13 +144,13 @@ func parseWAVFormat(c []byte) (*wavFormat, error) {
 	}
 	if f.tag == wavExtensible {
 		if len(c) < 40 {
-			return nil, fmt.Errorf("wav: WAVE_FORMAT_EXTENSIBLE fmt chunk is %d bytes, want 40", len(c))
+			return nil, fail(ErrNotAudio, "wav: WAVE_FORMAT_EXTENSIBLE fmt chunk is %d bytes, want 40", len(c))
 		}
 		if cb := binary.LittleEndian.Uint16(c[16:]); cb < 22 {
-			return nil, fmt.Errorf("wav: WAVE_FORMAT_EXTENSIBLE extension is %d bytes, want 22", cb)
+			return nil, fail(ErrNotAudio, "wav: WAVE_FORMAT_EXTENSIBLE extension is %d bytes, want 22", cb)
 		}
 		if !bytes.Equal(c[26:40], ksSubformatTail) {
-			return nil, fmt.Errorf("wav: WAVE_FORMAT_EXTENSIBLE with an unknown sub-format GUID %x", c[24:40])
+			return nil, fail(ErrNotAudio, "wav: WAVE_FORMAT_EXTENSIBLE with an unknown sub-format GUID %x", c[24:40])
 		}
 		f.tag = binary.LittleEndian.Uint16(c[24:])
 		f.extensible = true
@@ -165,7 +165,7 @@ func (f *wavFormat) encoding() (encoding, int, string, error) {
 		ext = " (extensible)"
 	}
 	if f.channels == 0 {
-		return 0, 0, "", fmt.Errorf("wav: fmt chunk declares 0 channels")
+		return 0, 0, "", fail(ErrNotAudio, "wav: fmt chunk declares 0 channels")
 	}
 	width := (f.bits + 7) / 8
 	var (
@@ -185,7 +185,7 @@ func (f *wavFormat) encoding() (encoding, int, string, error) {
 		case 4:
 			e = encS32
 		default:
-			return 0, 0, "", fmt.Errorf("wav: %d-bit integer PCM is not supported (8, 16, 24 or 32 bits)", f.bits)
+			return 0, 0, "", fail(ErrNotAudio, "wav: %d-bit integer PCM is not supported (8, 16, 24 or 32 bits)", f.bits)
 		}
 	case wavFloat:
 		what = fmt.Sprintf("wav float %d-bit%s", f.bits, ext)
@@ -195,7 +195,7 @@ func (f *wavFormat) encoding() (encoding, int, string, error) {
 		case 64:
 			e = encF64
 		default:
-			return 0, 0, "", fmt.Errorf("wav: %d-bit float is not supported (32 or 64 bits)", f.bits)
+			return 0, 0, "", fail(ErrNotAudio, "wav: %d-bit float is not supported (32 or 64 bits)", f.bits)
 		}
 	case wavMulaw, wavAlaw:
 		e, what = encMulaw, "wav mulaw"+ext
@@ -203,16 +203,16 @@ func (f *wavFormat) encoding() (encoding, int, string, error) {
 			e, what = encAlaw, "wav alaw"+ext
 		}
 		if f.bits != 8 {
-			return 0, 0, "", fmt.Errorf("%s: %d bits per sample, want 8", what, f.bits)
+			return 0, 0, "", fail(ErrNotAudio, "%s: %d bits per sample, want 8", what, f.bits)
 		}
 	default:
 		if name, ok := wavTagNames[f.tag]; ok {
-			return 0, 0, "", fmt.Errorf("wav: format 0x%04x (%s) is not supported; convert to PCM (e.g. sox in.wav -e signed -b 16 out.wav)", f.tag, name)
+			return 0, 0, "", fail(ErrNotAudio, "wav: format 0x%04x (%s) is not supported; convert to PCM (e.g. sox in.wav -e signed -b 16 out.wav)", f.tag, name)
 		}
-		return 0, 0, "", fmt.Errorf("wav: unknown format tag 0x%04x; sentio decodes PCM, float, mu-law and A-law WAV", f.tag)
+		return 0, 0, "", fail(ErrNotAudio, "wav: unknown format tag 0x%04x; sentio decodes PCM, float, mu-law and A-law WAV", f.tag)
 	}
 	if f.blockAlign != width*f.channels {
-		return 0, 0, "", fmt.Errorf("%s: block align %d does not match %d channel(s) of %d bytes", what, f.blockAlign, f.channels, width)
+		return 0, 0, "", fail(ErrNotAudio, "%s: block align %d does not match %d channel(s) of %d bytes", what, f.blockAlign, f.channels, width)
 	}
 	return e, width, what, nil
 }
