@@ -20,8 +20,10 @@ const CallsBucket = "sentio-calls"
 // for pipeline.idle_flush, a memory bound): a replay cuts there too, so that its utterances get
 // the ids they had.
 type CallRecord struct {
-	Epoch   uint64   `json:"epoch"`
-	End     uint64   `json:"end,omitempty"`
+	Epoch uint64 `json:"epoch"`
+	End   uint64 `json:"end,omitempty"`
+	// EndSeq is the chunk sequence number of the End chunk.
+	EndSeq  uint64   `json:"end_seq,omitempty"`
 	Flushes []uint64 `json:"flushes,omitempty"`
 }
 
@@ -101,10 +103,10 @@ func (b *Bus) LookupCall(ctx context.Context, callID string) (CallRecord, bool, 
 	return rec, true, nil
 }
 
-// EndCall records the audio-stream sequence of the End chunk of the recording whose chunk 0
-// has sequence epoch.
-func (b *Bus) EndCall(ctx context.Context, callID string, epoch, end uint64) error {
-	return b.updateCall(ctx, callID, epoch, func(rec *CallRecord) { rec.End = end })
+// EndCall records the End chunk (its audio-stream sequence end, its chunk sequence endSeq) of
+// the recording whose chunk 0 has audio-stream sequence epoch.
+func (b *Bus) EndCall(ctx context.Context, callID string, epoch, end, endSeq uint64) error {
+	return b.updateCall(ctx, callID, epoch, func(rec *CallRecord) { rec.End, rec.EndSeq = end, endSeq })
 }
 
 // RecordFlush records that the recording whose chunk 0 has sequence epoch was cut after chunk seq.

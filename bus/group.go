@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+
+	"github.com/sentio-health/sentio/config"
 )
 
 // MembersBucket is the key-value bucket where running instances announce themselves.
@@ -24,6 +26,15 @@ const (
 	Heartbeat = time.Second
 	MemberTTL = 4 * time.Second
 )
+
+// FailoverWindow is the longest a partition of an instance that died takes to reach another
+// instance: its membership expires (MemberTTL), then the partition's pin (PinnedTTL).
+func FailoverWindow(c config.NATS) time.Duration { return MemberTTL + PinnedTTL(c) }
+
+// RedeliveryWait is the longest a message an instance received but did not ack takes to be
+// delivered again once that instance stops: its ack wait, plus a margin for the server's
+// redelivery timer.
+func RedeliveryWait(c config.NATS) time.Duration { return ackWait(c) + 2*time.Second }
 
 // Group consumes the partitions this instance owns. Ownership is rendezvous hashing with bounded
 // load of the partitions over the live instances (the keys of MembersBucket, see assign), so

@@ -30,7 +30,11 @@ func shuffleWithin(cs []chunkMsg, window int, seed int64) []chunkMsg {
 // window, gives the utterances clip mode gives (within one chunk or one VAD frame) and leaves
 // nothing in flight.
 func TestStreamAnyChunkLengthGivesTheClipsUtterances(t *testing.T) {
-	r := newRig(t, &fakeASR{}, nil)
+	cfg := testConfig()
+	// Held chunks get InProgress every third of the ack wait; 2 s is too short on a loaded
+	// machine under -race, and a redelivery replays the call (another test's business).
+	cfg.NATS.AckWait = 10 * time.Second
+	r := newRigWith(t, cfg, &fakeASR{}, nil)
 	cuts, err := segment.Clip(longSpeech, segment.Energy{}, segment.Options{MaxUtterance: r.cfg.Pipeline.MaxUtterance})
 	if err != nil {
 		t.Fatal(err)

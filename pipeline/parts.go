@@ -60,8 +60,9 @@ type CallRegistry interface {
 	ClaimCall(ctx context.Context, callID string, epoch uint64) (bus.CallRecord, error)
 	// LookupCall returns callID's record; ok is false when it has none.
 	LookupCall(ctx context.Context, callID string) (rec bus.CallRecord, ok bool, err error)
-	// EndCall records the audio-stream sequence of the End chunk of the recording epoch.
-	EndCall(ctx context.Context, callID string, epoch, end uint64) error
+	// EndCall records the End chunk of the recording epoch: its audio-stream sequence end and its
+	// chunk sequence endSeq.
+	EndCall(ctx context.Context, callID string, epoch, end, endSeq uint64) error
 	// RecordFlush records that the recording epoch was cut after chunk seq for a reason that
 	// depends on timing, so that a replay cuts there too.
 	RecordFlush(ctx context.Context, callID string, epoch, seq uint64) error

@@ -66,7 +66,7 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	pc := cfg.Pipeline
 	q := max(1, pc.QueueSize)
 	// An utterance that fails is not published: the call's summary must not wait for it.
-	lost := func(it stages.Item[*Work], _ error) {
+	unpublished := func(it stages.Item[*Work], _ error) {
 		if !it.V.Summary {
 			calls.add(it.V.CallID, -1)
 		}
@@ -75,10 +75,10 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	wd := stages.NewWatchdog(log, sm)
 	p := stages.New[*Work](sm,
 		stages.Spec[*Work]{Stage: seg, Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
-		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR, wd: wd, limit: cfg.ASR.CallTimeout}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: lost},
-		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: lost},
-		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner, wd: wd, limit: cfg.Reasoning.CallTimeout}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: lost},
-		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q, OnError: lost},
+		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR, wd: wd, limit: cfg.ASR.CallTimeout}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: unpublished},
+		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: unpublished},
+		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner, wd: wd, limit: cfg.Reasoning.CallTimeout}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: unpublished},
+		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q, OnError: unpublished},
 	)
 	p.SetLogger(log)
 	tr := stages.NewTracker(policy, log, sm)

@@ -49,16 +49,38 @@ func TestStreamReusingACallIDIsRejected(t *testing.T) {
 	}
 	r.settled(10 * time.Second)
 
-	// A fresh instance (restart) knows it from the registry: a third recording, sent from
-	// chunk 1 on (as if its chunk 0 had been lost), is rejected too.
-	_ = r.comp.Drain(t.Context())
+	// A fresh instance (restart) knows it from the registry: a third recording is rejected
+	// too, and chunks of a fourth sent without its chunk 0 (lost, say) are rejected as well: as
+	// late chunks of the first recording where their numbers fall within it, as another
+	// recording past its End.
+	if err := r.comp.Drain(t.Context()); err != nil {
+		t.Fatalf("draining the first instance: %v", err)
+	}
 	startComponent(t, r.srv.ClientURL(), r.cfg, testParts(t, &fakeASR{}), nil)
 	third := chunks("again", tone(3, [2]float64{0.5, 2}), 200)
-	r.sendChunks(third[1:])
-	codes = r.dlqCodes("again", len(second)+len(third)-1)
-	if len(codes) != len(second)+len(third)-1 {
-		t.Fatalf("%d DLQ entries after the third recording; want %d", len(codes), len(second)+len(third)-1)
+	r.sendChunks(third)
+	headless := chunks("again", tone(12, [2]float64{0.5, 2}), 200)[1:]
+	r.sendChunks(headless)
+	want := len(second) + len(third) + len(headless)
+	codes = r.dlqCodes("again", want)
+	if len(codes) != want {
+		t.Fatalf("%d DLQ entries after the third and fourth recordings; want %d", len(codes), want)
 	}
+	late := 0
+	for i, c := range codes[len(second):] {
+		switch {
+		case i < len(third) && c != wire.ReasonCallIDReused:
+			t.Fatalf("third recording, chunk %d: %s; want %s", i, c, wire.ReasonCallIDReused)
+		case i >= len(third) && c == wire.ReasonLateChunk:
+			late++
+		case i >= len(third) && c != wire.ReasonCallIDReused:
+			t.Fatalf("recording without chunk 0: reason %s", c)
+		}
+	}
+	if late != len(first)-1 {
+		t.Fatalf("%d of the headless recording's chunks rejected as late; want the %d numbered within the first recording", late, len(first)-1)
+	}
+	r.settled(10 * time.Second)
 	if res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.again", 3, 100*time.Millisecond)); len(res) != 3 {
 		t.Fatalf("%d results; want the first recording's 3", len(res))
 	}
