@@ -347,7 +347,8 @@ func TestTwoDaemonsOnAClusterSurviveTheDeathOfOne(t *testing.T) {
 	want := 2 * len(calls)
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 10*time.Minute) // wait for them
 	t.Logf("%d results %v after the kill", want, time.Since(killedAt).Round(time.Millisecond))
-	time.Sleep(3 * time.Second) // let a late duplicate show
+	// Every input acked, B's redelivered ones included: nothing more is published after this.
+	r.settled(5 * time.Minute)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	perCall := map[string]int{}
 	perUtt := map[string]int{}

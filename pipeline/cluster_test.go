@@ -139,7 +139,8 @@ func TestTwoInstancesShareWorkAndSurviveTheDeathOfOne(t *testing.T) {
 	}
 	want := 2 * calls * 3
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 90*time.Second) // wait for them
-	time.Sleep(2 * time.Second)
+	// Every input acked, B's redelivered ones included: nothing more is published after this.
+	r.settled(60 * time.Second)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	per := resultsPerCall(t, res)
 	for i := 0; i < calls; i++ {

@@ -73,7 +73,8 @@ func TestCrashMidStreamExactlyOnce(t *testing.T) {
 	}
 	want := 2 * calls * 3
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 120*time.Second) // wait for them
-	time.Sleep(2 * time.Second)
+	// Every input acked, the redelivered ones included: nothing more is published after this.
+	r.settled(60 * time.Second)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	per := resultsPerCall(t, res)
 	for id, n := range per {
@@ -89,5 +90,4 @@ func TestCrashMidStreamExactlyOnce(t *testing.T) {
 			t.Errorf("unexpected DLQ entry: %v", m.Headers())
 		}
 	}
-	r.settled(30 * time.Second)
 }

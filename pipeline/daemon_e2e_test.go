@@ -84,7 +84,8 @@ func TestDaemonCrashRealModels(t *testing.T) {
 	}
 	want := 2 * len(streams)
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 20*time.Minute) // wait for them
-	time.Sleep(3 * time.Second)
+	// Every input acked, the redelivered ones included: nothing more is published after this.
+	r.settled(5 * time.Minute)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	per := resultsPerCall(t, res)
 	for i := range streams {

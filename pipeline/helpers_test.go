@@ -120,20 +120,18 @@ func (fakeReasoner) Predict(ctx context.Context, in reasoning.Input) (reasoning.
 	return r, nil
 }
 
-var (
-	idOnce sync.Once
-	idVal  *langid.Identifier
-)
+// testLangID builds one language identifier for the test binary and keeps its error, so that every
+// test asking for it fails (a t.Fatal inside a sync.Once failed the first test only and left
+// the identifier nil for the others).
+var testLangID = sync.OnceValues(func() (*langid.Identifier, error) { return langid.New(config.Defaults().LangID) })
 
 func testParts(t testing.TB, a Transcriber) Parts {
-	idOnce.Do(func() {
-		var err error
-		idVal, err = langid.New(config.Defaults().LangID)
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-	return Parts{ASR: a, VAD: segment.Energy{}, LangID: idVal, Reasoner: fakeReasoner{},
+	t.Helper()
+	id, err := testLangID()
+	if err != nil {
+		t.Fatalf("langid: %v", err)
+	}
+	return Parts{ASR: a, VAD: segment.Energy{}, LangID: id, Reasoner: fakeReasoner{},
 		Models: map[string]string{"asr": "fake", "reasoning": "fake", "langid": langid.Version, "vad": "energy"}}
 }
 
@@ -193,7 +191,9 @@ func startComponent(t testing.TB, url string, cfg *config.Config, parts Parts, w
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = comp.Drain(ctx)
+		if err := comp.Drain(ctx); err != nil && !killedForTest(comp) {
+			t.Errorf("draining the component at the end of the test: %v", err)
+		}
 	})
 	return comp, reg
 }
@@ -330,9 +330,16 @@ func (r *rig) settled(timeout time.Duration) {
 
 var errTransient = errors.New("transient test failure")
 
+// killedComponents holds the components a test killed on purpose: their drain at the end of the test
+// fails (their connection is closed), and that is no failure of the test.
+var killedComponents sync.Map
+
+func killedForTest(c *Component) bool { _, ok := killedComponents.Load(c); return ok }
+
 // killForTest simulates the death of this instance: its NATS connection closes without draining,
 // so nothing it holds is acked or naked, and its membership expires.
 func (c *Component) killForTest() {
+	killedComponents.Store(c, true)
 	c.ready.Store(false)
 	c.natsClose()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentio-health/sentio/bus"
 
@@ -60,35 +61,77 @@ type gatedSink struct {
 	Sink
 	release chan struct{}
 	mu      sync.Mutex
-	n       int
+	waiting int // publishes held at the gate
+	n       int // publishes done (PubAck received or failed)
 }
 
 func (g *gatedSink) Publish(ctx context.Context, subject, id string, data []byte) error {
-	<-g.release
 	g.mu.Lock()
+	g.waiting++
+	g.mu.Unlock()
+	<-g.release
+	err := g.Sink.Publish(ctx, subject, id, data)
+	g.mu.Lock()
+	g.waiting--
 	g.n++
 	g.mu.Unlock()
-	return g.Sink.Publish(ctx, subject, id, data)
+	return err
+}
+
+func (g *gatedSink) counts() (waiting, done int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waiting, g.n
 }
 
 func TestInputAckedOnlyAfterEveryResultIsPublished(t *testing.T) {
 	g := &gatedSink{release: make(chan struct{})}
 	r := newRig(t, &fakeASR{}, func(s Sink) Sink { g.Sink = s; return g })
 	r.clip("held", wav(tone(4, [2]float64{0.5, 1.2}, [2]float64{2.5, 3.2}), 16000), nil)
-	time.Sleep(500 * time.Millisecond)
-	if tt := r.totals(); tt.ackPending != 1 {
-		t.Fatalf("input settled before its results were published: %+v", tt)
+	unsettled := func(when string) {
+		t.Helper()
+		if n := sumMetric(t, r.reg, "sentio_pipeline_inputs_settled_total"); n != 0 {
+			t.Fatalf("input settled %s (sentio_pipeline_inputs_settled_total %v)", when, n)
+		}
+		if tt := r.totals(); tt.ackPending != 1 {
+			t.Fatalf("input acked %s: %+v", when, tt)
+		}
 	}
+	within(t, 10*time.Second, "both results to reach the publish gate", func() bool { w, _ := g.counts(); return w == 2 })
+	unsettled("before its results were published")
 	g.release <- struct{}{} // the first result only
-	time.Sleep(300 * time.Millisecond)
-	if tt := r.totals(); tt.ackPending != 1 {
-		t.Fatalf("input acked after one of its two results: %+v", tt)
-	}
+	within(t, 10*time.Second, "the first result to be published", func() bool { _, n := g.counts(); return n == 1 })
+	within(t, 10*time.Second, "the publish stage to finish the first result", func() bool {
+		return stageMetric(t, r.reg, "sentio_pipeline_stage_processed_total", StagePublish) == 1
+	})
+	unsettled("after one of its two results")
 	close(g.release)
 	r.settled(5 * time.Second)
-	if g.n != 2 {
-		t.Fatalf("%d results published; want 2", g.n)
+	if _, n := g.counts(); n != 2 {
+		t.Fatalf("%d results published; want 2", n)
 	}
+}
+
+// stageMetric is the value of the counter or gauge name for one stage.
+func stageMetric(t *testing.T, reg *prometheus.Registry, name, stage string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "stage" && l.GetValue() == stage {
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // Bad input: each gives exactly one DLQ entry with a reason code and the original headers, and a
@@ -194,7 +237,13 @@ func TestBackpressureBoundsWorkInFlight(t *testing.T) {
 	for i := 0; i < n; i++ {
 		r.clip(fmt.Sprintf("bp-%d", i), clip, nil)
 	}
-	time.Sleep(time.Second)
+	// The pipeline is full: the ASR worker holds a clip and the queues in front of it and of the
+	// segment stage are full (its worker blocked handing on the next one).
+	within(t, 10*time.Second, "the pipeline to fill up", func() bool {
+		full := float64(r.cfg.Pipeline.QueueSize)
+		return f.calls.Load() == 1 && stageMetric(t, r.reg, "sentio_pipeline_stage_queue_depth", StageASR) == full &&
+			stageMetric(t, r.reg, "sentio_pipeline_stage_queue_depth", StageSegment) == full
+	})
 	// segment queue 4 + 1 worker + asr queue 4 + 1 worker, and per partition an iterator
 	// buffer of 1 and a handler blocked with 1.
 	limit := 4 + 1 + 4 + 1 + bus.Partitions*2
@@ -215,8 +264,16 @@ func TestDrainFinishesInFlightWork(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		r.clip(fmt.Sprintf("drain-%d", i), wav(tone(1, [2]float64{0.2, 0.8}), 16000), nil)
 	}
-	time.Sleep(500 * time.Millisecond)
-	go func() { time.Sleep(300 * time.Millisecond); close(f.gate) }()
+	within(t, 10*time.Second, "the five clips to be taken in, one held by the ASR", func() bool {
+		return f.calls.Load() == 1 && sumMetric(t, r.reg, "sentio_pipeline_inputs_in_flight") == 5
+	})
+	// The ASR is let go once the drain has begun (the component stops being ready first).
+	go func() {
+		for r.comp.ready.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(f.gate)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := r.comp.Drain(ctx); err != nil {

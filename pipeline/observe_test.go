@@ -51,13 +51,18 @@ func TestLogLinePerUtteranceAndMetrics(t *testing.T) {
 		res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.logged", 2, 10*time.Second))
 		r.settled(5 * time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = comp.Drain(ctx)
+		if err := comp.Drain(ctx); err != nil {
+			t.Errorf("drain: %v", err)
+		}
 		cancel()
 
 		var lines []map[string]any
 		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "utterance" {
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("a log line that is not JSON: %v: %s", err, l)
+			}
+			if m["msg"] == "utterance" {
 				lines = append(lines, m)
 			}
 		}
@@ -115,7 +120,13 @@ func TestLongWorkIsNotRedelivered(t *testing.T) {
 	f := &fakeASR{gate: make(chan struct{})}
 	r := newRig(t, f, nil)
 	r.clip("slow", wav(tone(1.5, [2]float64{0.2, 1.0}), 16000), nil)
+	within(t, 10*time.Second, "the clip to reach the ASR", func() bool { return f.calls.Load() == 1 })
+	// Work held past three ack waits (the time passing is the condition under test): the
+	// server has not redelivered the input, which is still unacked.
 	time.Sleep(3 * r.cfg.NATS.AckWait)
+	if tt := r.totals(); tt.redelivered != 0 || tt.ackPending != 1 {
+		t.Fatalf("after 3 ack waits of work: %+v; want the input unacked and never redelivered", tt)
+	}
 	close(f.gate)
 	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.slow", 1, 10*time.Second))
 	r.settled(5 * time.Second)

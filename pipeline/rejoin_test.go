@@ -56,7 +56,8 @@ func TestJoiningInstanceTakesCallsOverWhole(t *testing.T) {
 	}
 	want := calls * 3
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 90*time.Second)
-	time.Sleep(2 * time.Second)
+	// Every input acked: nothing more is published after this.
+	r.settled(60 * time.Second)
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", want, 5*time.Second))
 	per := resultsPerCall(t, res)
 	bursts := [][2]int64{{500, 1700}, {3100, 4000}, {5500, 6900}}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -26,18 +27,18 @@ func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
 	opts := &server.Options{Host: "127.0.0.1", Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
 	srv := testenv.RunServer(t, opts)
 	cfg := testConfig()
-	startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), nil)
+	comp, _ := startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), nil)
 	nc, js := connect(t, srv.ClientURL())
 	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
 
 	cs := chunks("restart", threeBursts, 200)
 	half := len(cs) / 2
 	r.sendChunks(cs[:half])
-	time.Sleep(300 * time.Millisecond)
+	within(t, 10*time.Second, "the first half to be delivered", func() bool { return r.totals().pending == 0 })
 
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	time.Sleep(500 * time.Millisecond)
+	within(t, 10*time.Second, "the clients to see the outage", func() bool { return !nc.IsConnected() })
 	srv2 := testenv.RunServer(t, opts) // same port, same store
 	r.srv = srv2
 	// Wait for the clients to reconnect before publishing the rest.
@@ -48,7 +49,7 @@ func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
 	r.sendChunks(cs[half:])
 
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, 30*time.Second) // wait for them
-	time.Sleep(time.Second)                                                            // let any duplicate show up
+	r.settled(15 * time.Second)                                                        // nothing more is published after this
 	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, time.Second))
 	if len(res) != 3 {
 		t.Fatalf("%d results across the NATS restart; want exactly 3 (%v)", len(res), starts(res))
@@ -63,5 +64,11 @@ func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
 	if s := summaryOf(t, r, "restart"); s.Utterances != 3 {
 		t.Fatalf("summary counts %d utterances", s.Utterances)
 	}
-	r.settled(15 * time.Second)
+	// The component drains cleanly on the restarted server (the cleanups would stop that server
+	// before the component's, as it was started after it).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := comp.Drain(ctx); err != nil {
+		t.Fatalf("drain after the restart: %v", err)
+	}
 }

@@ -57,7 +57,9 @@ func summaryOf(t *testing.T, r *rig, callID string) wire.Summary {
 		t.Fatalf("summary fails the schema: %v", err)
 	}
 	var s wire.Summary
-	_ = json.Unmarshal(ms[0].Data(), &s)
+	if err := json.Unmarshal(ms[0].Data(), &s); err != nil {
+		t.Fatalf("summary: %v", err)
+	}
 	return s
 }
 
@@ -111,7 +113,11 @@ func TestStreamTakenOverMidStreamStartsAtTheEarliestRedeliveredChunk(t *testing.
 	r := newRig(t, &fakeASR{}, nil)
 	cs := chunks("takeover", threeBursts, 200)
 	r.sendChunks(cs[14:]) // from the onset of the second burst
-	time.Sleep(time.Second)
+	// The instance has them all (held, unacked) before the first burst comes back.
+	within(t, 10*time.Second, "the chunks from the second burst on to be delivered", func() bool {
+		tt := r.totals()
+		return tt.pending == 0 && tt.ackPending == len(cs)-14
+	})
 	r.sendChunks(cs[:9]) // the first burst comes back late; chunks 9..13 (silence) never do
 	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.takeover", 3, TakeOverWait(r.cfg)+10*time.Second))
 	if len(res) != 3 {
@@ -200,14 +206,15 @@ func TestStreamIdleFlush(t *testing.T) {
 	r := newRig(t, &fakeASR{}, nil)
 	cs := chunks("quiet", tone(3, [2]float64{0.5, 2.9}), 200)
 	cs[len(cs)-1].c.End = false
-	r.sendChunks(cs)
-	time.Sleep(r.cfg.Pipeline.IdleFlush / 2)
-	if got := collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.quiet", 0, 10*time.Millisecond); len(got) != 0 {
-		t.Fatalf("speech still going at the last chunk was cut before the idle timeout")
-	}
+	r.sendChunks(cs[:len(cs)-1])
+	last := time.Now() // the last chunk reaches the daemon after this
+	r.sendChunks(cs[len(cs)-1:])
 	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.quiet", 1, 10*time.Second))
 	if len(res) != 1 {
 		t.Fatalf("%d results after the idle flush; want 1", len(res))
+	}
+	if took := time.Since(last); took < r.cfg.Pipeline.IdleFlush {
+		t.Fatalf("speech still going at the last chunk was cut %v after it, before the idle timeout (%v)", took, r.cfg.Pipeline.IdleFlush)
 	}
 	r.settled(5 * time.Second)
 }
