@@ -103,7 +103,9 @@ func TestPanicRejectsOnlyTheItemsInputs(t *testing.T) {
 		p.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = p.Wait(ctx)
+		if err := p.Wait(ctx); err != nil {
+			t.Errorf("the pipeline did not finish its work at the end of the test: %v", err)
+		}
 	}()
 	bad := &fakeInput{delivered: 1}
 	bystander := &fakeInput{delivered: 1}

@@ -60,7 +60,9 @@ func run(t *testing.T, tr *Tracker, specs ...Spec[int]) *Pipeline[int] {
 		p.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = p.Wait(ctx)
+		if err := p.Wait(ctx); err != nil {
+			t.Errorf("the pipeline did not finish its work at the end of the test: %v", err)
+		}
 	})
 	return p
 }
