@@ -25,6 +25,18 @@ func newExtractor(m *Manifest) (extractor, error) {
 	return func(text string) ([]Feature, error) { return features.Extract(spec, text), nil }, nil
 }
 
+// wordSplitter cuts a text's code points into words, [start, end) each (features.Spec.Words).
+type wordSplitter func(text []rune) [][2]int
+
+// newWordSplitter cuts words with the manifest's feature specification (its CJK ranges).
+func newWordSplitter(m *Manifest) (wordSplitter, error) {
+	spec, err := features.ParseSpec(m.Features)
+	if err != nil {
+		return nil, err
+	}
+	return spec.Words, nil
+}
+
 // newRationaleFinder loads the manifest's rationale index and checks it covers the model's
 // languages.
 func newRationaleFinder(m *Manifest) (rationaleFinder, error) {

@@ -25,6 +25,7 @@ type classifier struct {
 	labelIdx  [3]int // labelIdx[k] is the graph column of Labels[k]
 	languages map[string]bool
 	extract   extractor
+	words     wordSplitter
 	rationale rationaleFinder
 	rule      evidenceRule
 	sess      *session
@@ -74,6 +75,9 @@ func openClassifier(m *Manifest, o Options) (Model, error) {
 	}
 	var err error
 	if c.extract, err = newExtractor(m); err != nil {
+		return nil, fmt.Errorf("reasoning: model %s: features: %w", m.Path, err)
+	}
+	if c.words, err = newWordSplitter(m); err != nil {
 		return nil, fmt.Errorf("reasoning: model %s: features: %w", m.Path, err)
 	}
 	if c.rationale, err = newRationaleFinder(m); err != nil {
@@ -267,6 +271,7 @@ func (c *classifier) runBatch(jobs []*job[prepared, scored]) {
 			errs[i] = err
 			return
 		}
+		s.evidence = snapToWords(runes, s.evidence, c.words(runes))
 		without, err1 := c.extract(withoutEvidence(runes, s.evidence))
 		only, err2 := c.extract(onlyEvidence(s.evidence))
 		if err := errors.Join(err1, err2); err != nil {

@@ -18,8 +18,12 @@ import (
 //   - spans: every span of every selected feature, sorted by (start, end), merged while the next
 //     start <= the current end; a merged span's weight is the sum of m_i over the distinct selected
 //     features with a span inside it; evidence is sorted by start;
-//   - comprehensiveness = p_y(text) - p_y(text with each merged span replaced by one U+0020);
-//   - sufficiency = p_y(the merged spans' texts in order, joined with one U+0020).
+//   - words: each merged span is widened to the whole words it overlaps (features.Spec.Words: runs
+//     of letters, marks and digits, an apostrophe between two of them included; each CJK
+//     character a word by itself), never narrowed; widened spans that then overlap or touch are
+//     merged again, their weights added in order, so the weights keep their sum;
+//   - comprehensiveness = p_y(text) - p_y(text with each word span replaced by one U+0020);
+//   - sufficiency = p_y(the word spans' texts in order, joined with one U+0020).
 type evidenceRule struct {
 	// TopK is the number of features selected at most.
 	TopK int `json:"top_k"`
@@ -110,6 +114,32 @@ func evidenceSpans(runes []rune, feats []Feature, sel []int, margins []float64) 
 		out = []Evidence{}
 	}
 	return out, nil
+}
+
+// snapToWords widens each evidence span (sorted by start, apart) to the whole words it overlaps
+// (words: [start, end) code point ranges in order); a span that overlaps no word stays as it is.
+// Widened spans that overlap or touch are merged, their weights added in order: the weights keep
+// their sum. The texts are taken again from runes.
+func snapToWords(runes []rune, ev []Evidence, words [][2]int) []Evidence {
+	out := make([]Evidence, 0, len(ev))
+	for _, e := range ev {
+		start, end := e.Start, e.End
+		first := sort.Search(len(words), func(k int) bool { return words[k][1] > start })
+		if first < len(words) && words[first][0] < end {
+			last := sort.Search(len(words), func(k int) bool { return words[k][0] >= end }) - 1
+			start, end = min(start, words[first][0]), max(end, words[last][1])
+		}
+		if n := len(out); n > 0 && start <= out[n-1].End {
+			out[n-1].End = max(out[n-1].End, end)
+			out[n-1].Weight += e.Weight
+			continue
+		}
+		out = append(out, Evidence{Start: start, End: end, Weight: e.Weight})
+	}
+	for k := range out {
+		out[k].Text = string(runes[out[k].Start:out[k].End])
+	}
+	return out
 }
 
 // withoutEvidence returns the text with each evidence span replaced by one space.

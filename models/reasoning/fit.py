@@ -239,30 +239,8 @@ def main():
 
     # faithfulness
     for lang in LANGS:
-        texts = [r["text"] for r in dev[lang]]
-        ev = [evidence.select(fs, c, int(y)) for fs, c, y in zip(Fdv[lang], contrib_dev[lang], preds[lang])]
-        wo = [features.extract(evidence.without(t, e), spec) for t, e in zip(texts, ev)]
-        so = [features.extract(evidence.only(t, e), spec) for t, e in zip(texts, ev)]
-        pw, _ = run.run(wo)
-        ps, _ = run.run(so)
-        idx = np.arange(len(texts))
-        py = probs_dev[lang][idx, preds[lang]]
-        comp = py - pw[idx, preds[lang]]
-        suff = ps[idx, preds[lang]]
-        # control: as many features as the rule selects, but chosen at random
-        rng = np.random.default_rng(a.seed)
-        evr = [evidence.select(fs, c, int(y), rng=rng) for fs, c, y in zip(Fdv[lang], contrib_dev[lang], preds[lang])]
-        pr, _ = run.run([features.extract(evidence.without(t, e), spec) for t, e in zip(texts, evr)])
-        prs, _ = run.run([features.extract(evidence.only(t, e), spec) for t, e in zip(texts, evr)])
-        share = [sum(e - s for s, e, _ in spans) / max(1, len(t)) for t, spans in zip(texts, ev)]
-        metrics["faithfulness"][lang] = {"comprehensiveness": round(float(comp.mean()), 4),
-                                         "sufficiency": round(float(suff.mean()), 4),
-                                         "sufficiency_eraser": round(float((py - suff).mean()), 4),
-                                         "p_label_full": round(float(py.mean()), 4),
-                                         "evidence_share_of_text": round(float(np.mean(share)), 4),
-                                         "random_comprehensiveness": round(float((py - pr[idx, preds[lang]]).mean()), 4),
-                                         "random_sufficiency": round(float(prs[idx, preds[lang]].mean()), 4),
-                                         "random_share_of_text": round(float(np.mean([sum(e - s for s, e, _ in sp) / max(1, len(t)) for t, sp in zip(texts, evr)])), 4)}
+        metrics["faithfulness"][lang] = evidence.faithfulness(run, [r["text"] for r in dev[lang]], Fdv[lang],
+                                                              contrib_dev[lang], probs_dev[lang], preds[lang], spec, a.seed)
 
     # parity fixtures
     if a.fixtures:
@@ -272,7 +250,7 @@ def main():
                 for i, r in enumerate(dev[lang][:200]):
                     fs = Fdv[lang][i]
                     y = int(preds[lang][i])
-                    ev = evidence.select(fs, contrib_dev[lang][i], y)
+                    ev = evidence.spans_for(r["text"], fs, contrib_dev[lang][i], y, spec["cjk_ranges"])
                     rat = ret(lang, LABELS[y], fs)
                     rec = {"id": r["id"], "lang": lang, "text": r["text"], "label": r["label"],
                            "ids": [x[0] for x in fs], "values": [x[1] for x in fs],

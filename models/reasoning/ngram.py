@@ -9,16 +9,18 @@ of the members' contributions.
 from __future__ import annotations
 
 import numpy as np
-import onnx
-import scipy.sparse as sp
-from onnx import TensorProto, helper, numpy_helper
 
 import features
+
+# scipy and onnx are imported where they are needed (training, export), so that Runner and batch
+# work with numpy and onnxruntime alone (refresh_evidence.py in the base toolbox).
 
 
 def matrix(texts, spec):
     """matrix returns the raw count CSR matrix (rows = texts, cols = feature ids) and the
     per-text feature lists."""
+    import scipy.sparse as sp
+
     indptr, indices, data, feats = [0], [], [], []
     for t in texts:
         fs = features.extract(t, spec)
@@ -73,6 +75,9 @@ def export(path, spec, idf, W_tfidf, W_bag, bias, opset=17):
     outputs: probs float32 [B, 3], contributions float32 [B, N, 3]
     contributions = x_tfidf * W_tfidf[ids] + x_bag * W_bag[ids]; logits = bias + sum_N contributions.
     W_bag may be None (single member)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     inits = [
         numpy_helper.from_array(idf.astype(np.float32), "idf"),
         numpy_helper.from_array(W_tfidf.astype(np.float32), "w_tfidf"),
