@@ -431,7 +431,9 @@ func (r *fzRig) make(c *fzCall, idx int, fl byte) *fzMsg {
 	if fl&fzEmpty != 0 {
 		m.data = nil
 	}
-	if fl&fzOdd != 0 {
+	if fl&fzOdd != 0 && (c.offsets != 0 || c.codec.BytesPerSample()*c.chans > 1) {
+		// One byte too many: a truncated frame, or with one-byte frames one sample more, which
+		// only a call sending offsets may do (without them, chunk lengths must not vary).
 		m.data = append(m.data, 0x7f)
 	}
 	if fl&fzStyle == fzStyle {
