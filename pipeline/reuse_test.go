@@ -15,9 +15,11 @@ import (
 func TestClipsReusingACallIDEachGetTheirResults(t *testing.T) {
 	r := newRig(t, &fakeASR{}, nil)
 	r.clip("twice", wav(threeBursts, 16000), nil)
-	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.twice", 3, 10*time.Second))
+	if res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.twice", 3, 10*time.Second)); len(res) != 3 {
+		t.Fatalf("%d results for the first clip of 3 utterances; want 3", len(res))
+	}
 	r.clip("twice", wav(tone(4, [2]float64{0.5, 2}), 16000), map[string]string{wire.HeaderEnd: "true"})
-	res = results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.twice", 4, 10*time.Second))
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.twice", 4, 10*time.Second))
 	if len(res) != 4 {
 		t.Fatalf("%d results for two clips of 3 and 1 utterances under one call id; want 4", len(res))
 	}
