@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -154,5 +155,44 @@ func TestReplayAfterTheDedupeWindowDoesNotDouble(t *testing.T) {
 	}
 	if len(res) != 3 || len(ids) != 3 {
 		t.Fatalf("%d results with %d distinct ids; want 3 and 3", len(res), len(ids))
+	}
+}
+
+// failingResults cannot read a call's results back (the summary fails), and says when it tried.
+type failingResults struct {
+	Sink
+	tried chan struct{}
+	once  sync.Once
+}
+
+func (f *failingResults) CallResults(ctx context.Context, callID string) ([]wire.Result, error) {
+	f.once.Do(func() { close(f.tried) })
+	return nil, errors.New("no responders (test)")
+}
+
+// The summary of a call fails on one instance, which then dies: its End chunk is redelivered to
+// another instance, which did not see the call and must not take the End chunk for a late one:
+// the summary is published and the DLQ stays empty.
+func TestSummaryOfAFailedOverCallIsPublished(t *testing.T) {
+	srv := testenv.RunJetStream(t)
+	cfg := testConfig()
+	f := &failingResults{tried: make(chan struct{})}
+	comp, _ := startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), func(s Sink) Sink { f.Sink = s; return f })
+	nc, js := connect(t, srv.ClientURL())
+	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+	r.sendChunks(chunks("failover-summary", threeBursts, 200))
+	select {
+	case <-f.tried:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the summary was never attempted")
+	}
+	comp.killForTest()
+	startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), nil)
+	if s := summaryOf(t, r, "failover-summary"); s.Utterances != 3 {
+		t.Fatalf("summary of %d utterances; want 3", s.Utterances)
+	}
+	r.settled(20 * time.Second)
+	if dlq := collect(t, js, cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
+		t.Fatalf("%d DLQ entries (%v); want none", len(dlq), dlq[0].Headers().Get(wire.HeaderReason))
 	}
 }

@@ -250,8 +250,10 @@ func (s *segmentStage) recording(ctx context.Context, st *callState, callID stri
 		if err != nil || !ok {
 			return bus.CallRecord{}, false, err
 		}
-		if rec.End == 0 || msg.StreamSeq < rec.End && msg.Delivered > 1 {
-			return rec, false, nil // the call runs, or a redelivery of one of its chunks
+		if rec.End == 0 || msg.StreamSeq <= rec.End && msg.Delivered > 1 {
+			// The call runs, or a chunk of it (its End chunk included: its summary failed) is
+			// redelivered.
+			return rec, false, nil
 		}
 		// The call has ended: a chunk up to its End is a late one of it; past its End, a chunk of
 		// another recording whose chunk 0 this instance did not see.
@@ -349,8 +351,9 @@ func (s *segmentStage) apply(st *callState, c wire.Chunk, msg *Message, deps []*
 // no call: they are rejected, and a late redelivery would start a fresh state (and dedupe).
 func (s *segmentStage) end(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) {
 	s.flush(st, out)
-	out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID, Always: true})
 	st.ended = true
+	// Recorded before the summary goes: an instance that takes the call over from here knows
+	// that it ended, and where.
 	if s.registry != nil && st.rec.Epoch != 0 && msg.StreamSeq != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		if err := s.registry.EndCall(ctx, st.callID, st.rec.Epoch, msg.StreamSeq, c.Seq); err != nil {
@@ -358,6 +361,7 @@ func (s *segmentStage) end(st *callState, c wire.Chunk, msg *Message, deps []*st
 		}
 		cancel()
 	}
+	out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID, Always: true})
 	st.chans = nil // the state stays, without its buffers, for pipeline.idle_flush (late chunks)
 	st.pending.releaseAll(func(q uint64) error {
 		s.m.chunkProblem(wire.ReasonLateChunk)
