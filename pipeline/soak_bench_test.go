@@ -24,6 +24,7 @@ package pipeline
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -258,6 +259,7 @@ type soakSample struct {
 	frames, pubErrors               int64
 	streams                         int
 	kvCalls                         uint64
+	problems                        string
 }
 
 func procStatus(key string) int64 {
@@ -308,6 +310,32 @@ func gaugeSum(reg *prometheus.Registry, name string) float64 {
 		return s
 	}
 	return -1
+}
+
+// counterLabels is a counter vector as label=value pairs ("-" when it has none).
+func counterLabels(reg *prometheus.Registry, name string) string {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return "?"
+	}
+	var out []string
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var l []string
+			for _, lp := range m.GetLabel() {
+				l = append(l, lp.GetValue())
+			}
+			out = append(out, fmt.Sprintf("%s=%.0f", strings.Join(l, ","), m.GetCounter().GetValue()))
+		}
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
 
 func pctOf(v []float64, p float64) float64 {
@@ -367,6 +395,7 @@ func (s *soak) sample(phase string) soakSample {
 	x.consResults, x.resultMsgs, _ = s.streamInfo(s.r.cfg.NATS.ResultStream)
 	x.consDLQ, x.dlqMsgs, _ = s.streamInfo(s.r.cfg.NATS.DLQStream)
 	_, x.kvCalls, _ = s.streamInfo("KV_" + bus.CallsBucket)
+	x.problems = counterLabels(s.r.reg, "sentio_segment_chunk_problems_total")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if ai, err := s.r.js.AccountInfo(ctx); err == nil {
 		x.consAll, x.streams = ai.Consumers, ai.Streams
@@ -419,13 +448,13 @@ func (s *soak) dumpGoroutines(phase string) {
 
 const soakHeader = "run\tphase\tt_s\trss_kb\theap_inuse_kb\tgoroutines\tinputs_in_flight\ttracker_live\tack_pending\tredelivered\tnum_pending\t" +
 	"consumers_audio\tconsumers_results\tconsumers_dlq\tconsumers_account\taudio_msgs\taudio_bytes\tresult_msgs\tdlq_msgs\t" +
-	"calls_started\tcalls_ended\tresults_seen\tsummaries_seen\tlat_p50_ms\tlat_p95_ms\tlat_max_ms\tpace_lag_max_ms\tcpu_pct\tload1\tframes_sent\tpublish_errors\tstreams\tcalls_kv_msgs"
+	"calls_started\tcalls_ended\tresults_seen\tsummaries_seen\tlat_p50_ms\tlat_p95_ms\tlat_max_ms\tpace_lag_max_ms\tcpu_pct\tload1\tframes_sent\tpublish_errors\tstreams\tcalls_kv_msgs\tchunk_problems"
 
 func (s *soak) write(x soakSample) {
-	line := fmt.Sprintf("%s\t%s\t%.0f\t%d\t%d\t%d\t%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\t%d\t%d\t%d",
+	line := fmt.Sprintf("%s\t%s\t%.0f\t%d\t%d\t%d\t%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%s\t%d\t%d\t%d\t%d\t%s",
 		s.name, x.phase, x.at.Seconds(), x.rssKB, x.heapKB, x.goroutines, x.inFlight, x.live, x.ackPending, x.redelivered, x.pending,
 		x.consAudio, x.consResults, x.consDLQ, x.consAll, x.audioMsgs, x.audioBytes, x.resultMsgs, x.dlqMsgs,
-		x.callsStarted, x.callsEnded, x.results, x.summaries, x.latP50, x.latP95, x.latMax, x.paceLagMS, x.cpuPct, x.load1, x.frames, x.pubErrors, x.streams, x.kvCalls)
+		x.callsStarted, x.callsEnded, x.results, x.summaries, x.latP50, x.latP95, x.latMax, x.paceLagMS, x.cpuPct, x.load1, x.frames, x.pubErrors, x.streams, x.kvCalls, x.problems)
 	fmt.Fprintln(os.Stderr, "soak-sample\t"+line)
 	fmt.Fprintln(s.out, line)
 	s.out.Flush()
@@ -563,6 +592,8 @@ type soakTally struct {
 	lostExamples, doubledExamples      []string
 	callsWithNoResult                  int
 	splitExamples                      []string
+	flushedCalls, flushes              int
+	flushExamples                      []string
 	streams                            []string
 }
 
@@ -697,6 +728,24 @@ func (s *soak) tally() soakTally {
 			t.spurious += len(perCall[id])
 		}
 	}
+	// Cuts made for a reason of timing or load (idle_flush, a held-chunk bound), which the
+	// segmenter records in the calls bucket so that a replay cuts there too.
+	if kv, err := s.r.js.KeyValue(context.Background(), bus.CallsBucket); err == nil {
+		for _, c := range calls {
+			e, err := kv.Get(context.Background(), hex.EncodeToString([]byte(c.id)))
+			if err != nil {
+				continue
+			}
+			var rec bus.CallRecord
+			if json.Unmarshal(e.Value(), &rec) == nil && len(rec.Flushes) > 0 {
+				t.flushedCalls++
+				t.flushes += len(rec.Flushes)
+				if len(t.flushExamples) < 10 {
+					t.flushExamples = append(t.flushExamples, fmt.Sprintf("%s cut after chunks %v (of %d)", c.id, rec.Flushes, c.lengthMS/20))
+				}
+			}
+		}
+	}
 	_, dlqMsgs, _ := s.streamInfo(s.r.cfg.NATS.DLQStream)
 	if dlqMsgs > 0 {
 		dl, _ := readAll(s.r.js, s.r.cfg.NATS.DLQStream, dlqMsgs, time.Minute)
@@ -822,6 +871,10 @@ wait:
 		float64(s.paceAll.Load())/1000, s.pubErrors.Load(), s.framesOut.Load(), t.dlq, t.dlqReasons)
 	for _, e := range t.lostExamples {
 		report += "\n  lost: " + e
+	}
+	report += fmt.Sprintf("\n  cuts recorded for timing or load (calls bucket): %d in %d calls; chunk problems %s", t.flushes, t.flushedCalls, end.problems)
+	for _, e := range t.flushExamples {
+		report += "\n  recorded cut: " + e
 	}
 	for _, e := range t.splitExamples {
 		report += "\n  split: " + e
