@@ -129,9 +129,13 @@ func (s *segmentStage) overBudget(streams map[string]*callState, out stages.Emit
 			}
 		}
 		before := top.held()
-		if top.pending.len() > 0 {
+		switch {
+		case !top.holdUntil.IsZero():
+			// A call taken over and still waiting for its earlier chunks starts now.
+			s.start(streams, top, out)
+		case top.pending.len() > 0:
 			s.gap(streams, top, out)
-		} else {
+		default:
 			s.cutEarly(top, "nats.max_ack_pending", out)
 		}
 		if top.held() >= before {
@@ -162,13 +166,17 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 	}
 	if reused {
 		if st == nil || st.ended {
-			// Every chunk of this second recording is rejected, up to its End.
-			streams[callID] = &callState{callID: callID, reused: !c.End}
+			// Every chunk of this second recording is rejected, up to its End. What the ended
+			// call still held (chunks after its End) goes back.
+			if st != nil {
+				s.abandon(st)
+			}
+			streams[callID] = &callState{callID: callID, reused: !c.End, pending: newReorder(), next16: -1, lastSeen: time.Now()}
 		}
 		return reusedReject(callID, c)
 	}
 	if st == nil && len(streams) >= s.maxCalls {
-		return fmt.Errorf("this segment worker holds %d streams (pipeline.max_calls); call %s waits until some end", len(streams), callID)
+		return fmt.Errorf("this segment worker holds %d calls (pipeline.max_calls); call %s waits until some end", len(streams), callID)
 	}
 	if st == nil {
 		// A call seen for the first time at its first chunk starts at once. Seen first later in
