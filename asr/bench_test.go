@@ -75,7 +75,7 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 	pcms := make([][]float32, len(files))
 	var audioS float64
 	for i, f := range files {
-		pcms[i] = loadWAV(b, f)
+		pcms[i] = testenv.LoadWAV(b, f)
 		audioS += float64(len(pcms[i])) / SampleRate
 	}
 	three := append(append(append([]string(nil), files...), files...), files...)
@@ -111,7 +111,7 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 // BenchmarkTranscribe is the Go stage alone on jfk.wav (11 s) with the project model.
 func BenchmarkTranscribe(b *testing.B) {
 	cfg := testConfig(b)
-	pcm := loadWAV(b, testenv.Shared(b, "data/speech/jfk.wav"))
+	pcm := testenv.LoadWAV(b, testenv.Shared(b, "data/speech/jfk.wav"))
 	e := open(b, cfg, 1)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -173,7 +173,7 @@ func TestSameTextAsWhisperCLI(t *testing.T) {
 		clips = append(clips, clip{lang: "en", path: testenv.Shared(t, "data/speech/jfk.wav")})
 	}
 	for _, c := range clips {
-		res, err := e.TranscribeLanguage(context.Background(), loadWAV(t, c.path), c.lang)
+		res, err := e.TranscribeLanguage(context.Background(), testenv.LoadWAV(t, c.path), c.lang)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestLanguageProbabilities(t *testing.T) {
 	cfg.Languages = []string{"en", "de", "fr"}
 	e := open(t, cfg, 1)
 	for _, c := range speechClips(t) {
-		res, err := e.Transcribe(context.Background(), loadWAV(t, c.path))
+		res, err := e.Transcribe(context.Background(), testenv.LoadWAV(t, c.path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestVADSkipsSilenceAndMapsTimes(t *testing.T) {
 		t.Errorf("silence transcribed: %+v", res)
 	}
 	// Speech after 3 s of silence: the segments must lie where the speech is.
-	speech := loadWAV(t, speechClips(t)[0].path)
+	speech := testenv.LoadWAV(t, speechClips(t)[0].path)
 	pcm := append(make([]float32, 3*SampleRate), speech...)
 	res, err = e.TranscribeLanguage(context.Background(), pcm, "en")
 	if err != nil {
@@ -255,7 +255,7 @@ func TestParallelWorkersAgree(t *testing.T) {
 	seq := open(t, cfg, 1)
 	want := map[string]string{}
 	for _, c := range clips {
-		r, err := seq.TranscribeLanguage(context.Background(), loadWAV(t, c.path), c.lang)
+		r, err := seq.TranscribeLanguage(context.Background(), testenv.LoadWAV(t, c.path), c.lang)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +269,7 @@ func TestParallelWorkersAgree(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, err := par.TranscribeLanguage(context.Background(), loadWAV(t, c.path), c.lang)
+				r, err := par.TranscribeLanguage(context.Background(), testenv.LoadWAV(t, c.path), c.lang)
 				if err != nil {
 					errs <- err
 				} else if r.Text != want[c.lang] {
@@ -363,7 +363,7 @@ func TestLanguageMatchesWhisperCLI(t *testing.T) {
 	e := open(t, cfg, 1)
 	re := regexp.MustCompile(`auto-detected language: (\w+) \(p = ([0-9.]+)\)`)
 	for _, c := range append(speechClips(t), clip{lang: "en", path: testenv.Shared(t, "data/speech/jfk.wav")}) {
-		res, err := e.Transcribe(context.Background(), loadWAV(t, c.path))
+		res, err := e.Transcribe(context.Background(), testenv.LoadWAV(t, c.path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +392,7 @@ func TestLongAudioInWindows(t *testing.T) {
 	var pcm []float32
 	for len(pcm) < 2*win+SampleRate {
 		for _, c := range clips[:2] {
-			pcm = append(pcm, loadWAV(t, c.path)...)
+			pcm = append(pcm, testenv.LoadWAV(t, c.path)...)
 		}
 	}
 	res, err := e.TranscribeLanguage(context.Background(), pcm, "en")
@@ -411,7 +411,7 @@ func TestLongAudioInWindows(t *testing.T) {
 	// With VAD, jfk.wav's four speech stretches each get transcribed where they are.
 	cfg.VADModel = testenv.Shared(t, "data/vad/silero-v6.2.0-ggml.bin")
 	ev := open(t, cfg, 1)
-	res, err = ev.TranscribeLanguage(context.Background(), loadWAV(t, testenv.Shared(t, "data/speech/jfk.wav")), "en")
+	res, err = ev.TranscribeLanguage(context.Background(), testenv.LoadWAV(t, testenv.Shared(t, "data/speech/jfk.wav")), "en")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestBundledModelTranscribesItsCorpus(t *testing.T) {
 			if b, err := exec.Command("sox", raw, "-r", "16000", "-c", "1", "-b", "16", wav, "pad", "0.3", "0.5").CombinedOutput(); err != nil {
 				t.Fatalf("sox: %v\n%s", err, b)
 			}
-			res, err := e.Transcribe(context.Background(), loadWAV(t, wav))
+			res, err := e.Transcribe(context.Background(), testenv.LoadWAV(t, wav))
 			if err != nil {
 				t.Fatal(err)
 			}

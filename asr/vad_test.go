@@ -3,29 +3,13 @@
 package asr
 
 import (
-	"os"
 	"testing"
 
-	"github.com/sentio-health/sentio/asr/audio"
 	"github.com/sentio-health/sentio/internal/testenv"
 )
 
-// loadWAV decodes a WAV file to 16 kHz mono.
-func loadWAV(t testing.TB, path string) []float32 {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := audio.Decode(data, audio.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Samples
-}
-
 func TestVADOnRealSpeech(t *testing.T) {
-	pcm := loadWAV(t, testenv.Shared(t, "data/speech/jfk.wav"))
+	pcm := testenv.LoadWAV(t, testenv.Shared(t, "data/speech/jfk.wav"))
 	v, err := OpenVAD(testenv.Shared(t, "data/vad/silero-v6.2.0-ggml.bin"), 2)
 	if err != nil {
 		t.Fatal(err)

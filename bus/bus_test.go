@@ -19,16 +19,7 @@ import (
 
 func jsOn(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	srv := testenv.RunJetStream(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testenv.Connect(t, testenv.RunJetStream(t).ClientURL())
 	return js
 }
 

@@ -4,18 +4,18 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/daemon"
+	"github.com/sentio-health/sentio/internal/testenv"
 )
 
 // setupOnly is a daemon component that creates sentio's streams, as the pipeline does.
@@ -38,12 +38,7 @@ func (s *setupOnly) Drain(context.Context) error { return nil }
 // connection with the daemon's credentials.
 func securedDaemon(t *testing.T) (env []string, state, url string, js jetstream.JetStream) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
+	listen := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	state = t.TempDir()
 	cfg, err := config.Load("", config.Override{Key: "nats.listen", Value: listen}, config.Override{Key: "http.listen", Value: ""},
 		config.Override{Key: "state_dir", Value: state})
@@ -69,14 +64,7 @@ func securedDaemon(t *testing.T) (env []string, state, url string, js jetstream.
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(url, auth...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
+	_, js = testenv.Connect(t, url, auth...)
 	return []string{"SENTIO_STATE_DIR=" + state, "SENTIO_NATS_LISTEN=" + listen}, state, url, js
 }
 

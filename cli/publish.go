@@ -25,14 +25,17 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
+// publishOptions are the flags of `sentio publish`.
+type publishOptions struct {
+	nats                        natsFlags
+	callID, mode, subject, role string
+	realtime                    bool
+	chunkMS                     int
+}
+
 // newPublishCmd builds `sentio publish`.
 func newPublishCmd() *cobra.Command {
-	var flags struct {
-		nats                        natsFlags
-		callID, mode, subject, role string
-		realtime                    bool
-		chunkMS                     int
-	}
+	var flags publishOptions
 	cmd := &cobra.Command{
 		Use:   "publish [flags] FILE...",
 		Short: "Send audio files to sentio over NATS (clip or stream mode)",
@@ -83,9 +86,9 @@ func newPublishCmd() *cobra.Command {
 				id := callIDFor(f.callID, file, i, len(files))
 				var err error
 				if f.mode == "clip" {
-					err = publishClip(ctx, nc, js, f.subject, id, f.role, file)
+					err = publishClip(ctx, nc, js, &f, id, file)
 				} else {
-					err = publishStream(ctx, js, f.subject, id, f.role, file, f.chunkMS, f.realtime)
+					err = publishStream(ctx, js, &f, id, file)
 				}
 				if err != nil {
 					if ctx.Err() != nil {
@@ -153,17 +156,19 @@ func digest(b []byte) string {
 	return hex.EncodeToString(s[:8])
 }
 
-func publishClip(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, subject, callID, role, file string) error {
+// publishClip sends file as one message of call callID on o.subject (through the object store
+// when it is larger than the server's maximum payload).
+func publishClip(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, o *publishOptions, callID, file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	m := nats.NewMsg(wire.Subject(subject, callID))
+	m := nats.NewMsg(wire.Subject(o.subject, callID))
 	m.Header.Set(wire.HeaderCallID, callID)
 	m.Header.Set(wire.HeaderMode, string(wire.ModeClip))
 	m.Header.Set(wire.HeaderEnd, "true")
-	if role != "" {
-		m.Header.Set(wire.HeaderRole, role)
+	if o.role != "" {
+		m.Header.Set(wire.HeaderRole, o.role)
 	}
 	m.Header.Set(nats.MsgIdHdr, "clip-"+callID+"-"+digest(data))
 	if int64(len(data))+4096 > nc.MaxPayload() {
@@ -200,7 +205,9 @@ func publishMsg(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error 
 	return err
 }
 
-func publishStream(ctx context.Context, js jetstream.JetStream, subject, callID, role, file string, chunkMS int, realtime bool) error {
+// publishStream decodes file and sends it as the ordered chunks of call callID on o.subject,
+// o.chunkMS long each, paced at real time with o.realtime.
+func publishStream(ctx context.Context, js jetstream.JetStream, o *publishOptions, callID, file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -209,10 +216,10 @@ func publishStream(ctx context.Context, js jetstream.JetStream, subject, callID,
 	if err != nil {
 		return err
 	}
-	n := audio.SampleRate * chunkMS / 1000
+	n := audio.SampleRate * o.chunkMS / 1000
 	roles := []string{"unknown"}
-	if role != "" {
-		roles = wire.Roles(role, 1)
+	if o.role != "" {
+		roles = wire.Roles(o.role, 1)
 	}
 	start := time.Now()
 	for i := 0; i*n < len(a.Samples) || i == 0; i++ {
@@ -220,14 +227,14 @@ func publishStream(ctx context.Context, js jetstream.JetStream, subject, callID,
 		pcm := a.Samples[min(i*n, end):end]
 		c := wire.Chunk{CallID: callID, Seq: uint64(i), Codec: wire.CodecS16LE, Rate: audio.SampleRate, Channels: 1,
 			Roles: roles, End: end == len(a.Samples), Offset: int64(i * n)}
-		m := nats.NewMsg(wire.Subject(subject, callID))
+		m := nats.NewMsg(wire.Subject(o.subject, callID))
 		m.Header = c.Header()
 		m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("chunk-%s-%d", callID, i))
 		m.Data = make([]byte, 2*len(pcm))
 		for j, v := range pcm {
 			binary.LittleEndian.PutUint16(m.Data[2*j:], uint16(int16(max(-1, min(1, v))*32767)))
 		}
-		if realtime {
+		if o.realtime {
 			due := start.Add(time.Duration(end) * time.Second / audio.SampleRate)
 			select {
 			case <-time.After(time.Until(due)):

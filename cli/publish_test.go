@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sentio-health/sentio/bus"
@@ -45,41 +44,16 @@ func writeWAV(t *testing.T, sec float64) string {
 	return p
 }
 
+// streamMsgs returns the messages on subject filter stored in stream now.
 func streamMsgs(t *testing.T, js jetstream.JetStream, stream, filter string) []jetstream.Msg {
 	t.Helper()
-	cons, err := js.OrderedConsumer(context.Background(), stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for {
-		b, err := cons.FetchNoWait(100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range b.Messages() {
-			out = append(out, m)
-			n++
-		}
-		if n == 0 {
-			return out
-		}
-	}
+	return testenv.Collect(t, js, stream, filter, 0, 10*time.Second)
 }
 
 func setupStreams(t *testing.T) (string, jetstream.JetStream) {
 	t.Helper()
 	srv := testenv.RunJetStream(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testenv.Connect(t, srv.ClientURL())
 	if _, err := bus.Setup(context.Background(), js, config.Defaults().NATS); err != nil {
 		t.Fatal(err)
 	}

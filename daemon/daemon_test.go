@@ -91,7 +91,7 @@ func promtoolCheck(t *testing.T, exposition string) {
 }
 
 func TestReadinessFollowsExternalNATSRestart(t *testing.T) {
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	store := t.TempDir()
 	opts := func() *server.Options {
 		return &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: store, NoLog: true, NoSigs: true,
@@ -130,16 +130,6 @@ func TestReadinessFollowsExternalNATSRestart(t *testing.T) {
 	if strings.Contains(r.logs.dump(), "pw-very-secret") {
 		t.Error("the NATS password appears in the log")
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestSystemdNotify(t *testing.T) {

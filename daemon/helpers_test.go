@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/internal/testenv"
 )
 
 // logSink collects JSON log records and lets a test wait for one.
@@ -168,17 +169,8 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// eventually(t, timeout, what, cond) polls cond until it holds or timeout passes.
+var eventually = testenv.Eventually
 
 func slogJSON(s *logSink) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(s, &slog.HandlerOptions{Level: slog.LevelDebug}))

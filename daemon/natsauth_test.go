@@ -52,24 +52,30 @@ func startSecured(t *testing.T, more ...config.Override) *secured {
 	cfg := testConfig(t, more...)
 	r := startDaemon(t, cfg, &streams{gate{name: "streams"}})
 	r.logs.waitFor(t, "ready", 20*time.Second)
+	return newSecured(t, r, cfg)
+}
+
+// newSecured connects to the ready daemon r, started with cfg, with the daemon's credentials.
+func newSecured(t *testing.T, r *running, cfg *config.Config) *secured {
+	t.Helper()
 	s := &secured{running: r, cfg: cfg, url: r.logs.waitFor(t, "nats ready", time.Second)["listen"].(string)}
-	s.daemon = s.connect(t, UserDaemon)
-	var err error
-	if s.js, err = jetstream.New(s.daemon); err != nil {
-		t.Fatal(err)
-	}
+	s.daemon, s.js = s.connect(t, UserDaemon)
 	return s
 }
 
 // connect connects to the embedded server with user's generated credentials.
-func (s *secured) connect(t *testing.T, user string, opts ...nats.Option) *nats.Conn {
+func (s *secured) connect(t *testing.T, user string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	nc, err := s.dial(user, opts...)
 	if err != nil {
 		t.Fatalf("connecting as %s: %v", user, err)
 	}
 	t.Cleanup(nc.Close)
-	return nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
 }
 
 func (s *secured) dial(user string, opts ...nats.Option) (*nats.Conn, error) {
@@ -236,11 +242,7 @@ func TestEmbeddedNATSCredentialsFilesArePrivateAndStable(t *testing.T) {
 func TestPublisherPublishesAudioAndNothingElse(t *testing.T) {
 	s := startSecured(t)
 	var aerr asyncErrors
-	pc := s.connect(t, UserPublisher, aerr.option())
-	pjs, err := jetstream.New(pc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, pjs := s.connect(t, UserPublisher, aerr.option())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -330,11 +332,7 @@ func TestPublisherPublishesAudioAndNothingElse(t *testing.T) {
 func TestSubscriberReadsResultsAndNothingElse(t *testing.T) {
 	s := startSecured(t)
 	var aerr asyncErrors
-	sc := s.connect(t, UserSubscriber, aerr.option())
-	sjs, err := jetstream.New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, sjs := s.connect(t, UserSubscriber, aerr.option())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -435,13 +433,9 @@ func TestEmbeddedNATSWithTLS(t *testing.T) {
 		t.Fatal("a client without TLS connected")
 	}
 	// With TLS and the publisher's credentials, it is accepted.
-	pc := s.connect(t, UserPublisher, nats.RootCAs(p.ca))
+	pc, pjs := s.connect(t, UserPublisher, nats.RootCAs(p.ca))
 	if !pc.TLSRequired() {
 		t.Error("connection without TLS")
-	}
-	pjs, err := jetstream.New(pc)
-	if err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := short()
 	defer cancel()
@@ -483,11 +477,7 @@ func TestEmbeddedAuthOffKeepsTheStoreAndTurningItOnMovesIt(t *testing.T) {
 	cfg2.NATS.EmbeddedAuth = true
 	r = startDaemon(t, &cfg2, &streams{gate{name: "streams"}})
 	r.logs.waitFor(t, "ready", 20*time.Second)
-	s := &secured{running: r, cfg: &cfg2, url: r.logs.waitFor(t, "nats ready", time.Second)["listen"].(string)}
-	s.daemon = s.connect(t, UserDaemon)
-	if s.js, err = jetstream.New(s.daemon); err != nil {
-		t.Fatal(err)
-	}
+	s := newSecured(t, r, &cfg2)
 	if n := s.streamMsgs(t, "SENTIO_AUDIO"); n != 1 {
 		t.Fatalf("after turning authentication on the audio stream has %d messages, want 1", n)
 	}

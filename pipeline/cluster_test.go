@@ -11,12 +11,13 @@ import (
 
 	"github.com/sentio-health/sentio/asr"
 	"github.com/sentio-health/sentio/bus"
+	"github.com/sentio-health/sentio/internal/testenv"
 )
 
 // runCluster starts a three-node JetStream cluster on loopback and returns its client URLs.
 func runCluster(t *testing.T) []string {
 	t.Helper()
-	ports := []int{freePort(t), freePort(t), freePort(t)}
+	ports := []int{testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)}
 	routes := ""
 	for i, p := range ports {
 		if i > 0 {

@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"testing"
 	"time"
-
-	"github.com/sentio-health/sentio/internal/testenv"
 )
 
 // TestHelperDaemon is not a test: it is the daemon process the crash test starts (and kills with
@@ -40,13 +38,9 @@ func TestCrashMidStreamExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
 	}
-	srv := testenv.RunJetStream(t)
-	url := srv.ClientURL()
-	first := startHelper(t, url)
-	nc, js := connect(t, url)
-	cfg := testConfig()
-	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
-	waitForStream(t, js, cfg.NATS.AudioStream, 30*time.Second)
+	var first *exec.Cmd
+	r := newExternalRig(t, 30*time.Second, func(url string) { first = startHelper(t, url) })
+	url, js, cfg := r.srv.ClientURL(), r.js, r.cfg
 	const calls = 10
 	streams := make([][]chunkMsg, calls)
 	for i := range streams {

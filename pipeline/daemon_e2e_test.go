@@ -38,8 +38,6 @@ func TestDaemonCrashRealModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end with the real models")
 	}
-	srv := testenv.RunJetStream(t)
-	url := srv.ClientURL()
 	logPath := filepath.Join(t.TempDir(), "daemon.log")
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -47,11 +45,9 @@ func TestDaemonCrashRealModels(t *testing.T) {
 			t.Logf("daemon log:\n%s", b)
 		}
 	})
-	first := startDaemon(t, url, logPath)
-	nc, js := connect(t, url)
-	cfg := testConfig()
-	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
-	waitForStream(t, js, cfg.NATS.AudioStream, 2*time.Minute)
+	var first *exec.Cmd
+	r := newExternalRig(t, 2*time.Minute, func(url string) { first = startDaemon(t, url, logPath) })
+	url, js, cfg := r.srv.ClientURL(), r.js, r.cfg
 	langs := [][2]string{{"en", "fr"}, {"de", "vi"}, {"zh", "en"}}
 	var streams [][]chunkMsg
 	for i, l := range langs {

@@ -4,12 +4,10 @@ package pipeline
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/sentio-health/sentio/asr/audio"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/internal/testenv"
 	"github.com/sentio-health/sentio/wire"
@@ -26,15 +24,7 @@ func speak(t testing.TB, voice, text string) []float32 {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "s.wav")
 	testenv.Espeak(t, out, text, "-v", voice)
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := audio.Decode(data, audio.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Samples
+	return testenv.LoadWAV(t, out)
 }
 
 // concat joins utterances with a second of silence around each.

@@ -154,18 +154,10 @@ type rig struct {
 	reg  *prometheus.Registry
 }
 
+// connect connects to the NATS server at url, reconnecting without limit (tests restart it).
 func connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
+	return testenv.Connect(t, url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 }
 
 func logger(t testing.TB) *slog.Logger {
@@ -212,6 +204,19 @@ func newRigWith(t testing.TB, cfg *config.Config, a Transcriber, wrap func(Sink)
 	return &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg, comp: comp, reg: reg}
 }
 
+// newExternalRig starts a NATS server and, with start, a daemon in another process on its URL,
+// and returns a rig (no component of its own) once the daemon has made the audio stream,
+// waiting up to wait for that.
+func newExternalRig(t *testing.T, wait time.Duration, start func(url string)) *rig {
+	t.Helper()
+	srv := testenv.RunJetStream(t)
+	start(srv.ClientURL())
+	nc, js := connect(t, srv.ClientURL())
+	cfg := testConfig()
+	waitForStream(t, js, cfg.NATS.AudioStream, wait)
+	return &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+}
+
 func (r *rig) publish(subject string, h nats.Header, data []byte) {
 	r.t.Helper()
 	m := nats.NewMsg(subject)
@@ -235,36 +240,9 @@ func (r *rig) clip(callID string, data []byte, extra map[string]string) {
 	r.publish(wire.Subject(r.cfg.NATS.AudioSubject, callID), h, data)
 }
 
-// collect reads the messages on subject filter from stream until want have arrived or the
-// timeout passes.
-func collect(t testing.TB, js jetstream.JetStream, stream, filter string, want int, timeout time.Duration) []jetstream.Msg {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []jetstream.Msg
-	for {
-		b, err := cons.FetchNoWait(500)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range b.Messages() {
-			got = append(got, m)
-			n++
-		}
-		if n > 0 {
-			continue
-		}
-		if len(got) >= want || ctx.Err() != nil {
-			return got
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// collect(t, js, stream, filter, want, timeout) reads the messages on subject filter from stream
+// until want have arrived or the timeout passes.
+var collect = testenv.Collect
 
 func results(t testing.TB, msgs []jetstream.Msg) []wire.Result {
 	t.Helper()

@@ -36,17 +36,8 @@ func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return n
 }
 
-// within polls cond every 20ms until it holds, failing the test after d.
-func within(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// within(t, d, what, cond) polls cond every 20ms until it holds, failing the test after d.
+var within = testenv.Eventually
 
 // gatedReasoner blocks each call until gate is closed, as a stuck ONNX Runtime call would.
 type gatedReasoner struct {

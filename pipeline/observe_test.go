@@ -3,11 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,19 +16,6 @@ import (
 	"github.com/sentio-health/sentio/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // One info line per utterance with call id, utterance id, language, label and latency, without
 // the transcript unless log.include_text; per-stage metrics that promtool accepts.
 func TestLogLinePerUtteranceAndMetrics(t *testing.T) {
@@ -38,7 +23,7 @@ func TestLogLinePerUtteranceAndMetrics(t *testing.T) {
 		srv := testenv.RunJetStream(t)
 		cfg := testConfig()
 		cfg.Log.IncludeText = include
-		var logs syncBuffer
+		var logs testenv.LogBuffer
 		nc, js := connect(t, srv.ClientURL())
 		comp := NewWithParts(cfg, testParts(t, &fakeASR{}))
 		reg := prometheus.NewRegistry()
@@ -57,11 +42,7 @@ func TestLogLinePerUtteranceAndMetrics(t *testing.T) {
 		cancel()
 
 		var lines []map[string]any
-		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(l), &m); err != nil {
-				t.Fatalf("a log line that is not JSON: %v: %s", err, l)
-			}
+		for _, m := range logs.Records(t) {
 			if m["msg"] == "utterance" {
 				lines = append(lines, m)
 			}

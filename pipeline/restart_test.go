@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -11,20 +10,10 @@ import (
 	"github.com/sentio-health/sentio/internal/testenv"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // NATS restarts in the middle of a stream: the daemon reconnects, and every utterance of the call
 // (chunks before, during and after the outage) gets exactly one result.
 func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
-	opts := &server.Options{Host: "127.0.0.1", Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	opts := &server.Options{Host: "127.0.0.1", Port: testenv.FreePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
 	srv := testenv.RunServer(t, opts)
 	cfg := testConfig()
 	comp, _ := startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), nil)

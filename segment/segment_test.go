@@ -47,9 +47,9 @@ func runStream(t *testing.T, pcm []float32, chunk int, from int) (starts []int64
 	t.Helper()
 	acks = map[tok]int{}
 	ch := NewChannel[tok](Energy{}, Options{})
-	for i := from; i*chunk < len(pcm); i++ {
-		end := min((i+1)*chunk, len(pcm))
-		utts, silent, err := ch.Push(int64(i*chunk), pcm[i*chunk:end], tok(i))
+	// take records what a Push or the Flush decided: the utterances' starts, and one release per
+	// token of a silent chunk or of an utterance.
+	take := func(utts []Utterance[tok], silent []tok, err error) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,16 +63,11 @@ func runStream(t *testing.T, pcm []float32, chunk int, from int) (starts []int64
 			}
 		}
 	}
-	utts, silent, _ := ch.Flush()
-	for _, s := range silent {
-		acks[s]++
+	for i := from; i*chunk < len(pcm); i++ {
+		end := min((i+1)*chunk, len(pcm))
+		take(ch.Push(int64(i*chunk), pcm[i*chunk:end], tok(i)))
 	}
-	for _, u := range utts {
-		starts = append(starts, u.Start)
-		for _, k := range u.Tokens {
-			acks[k]++
-		}
-	}
+	take(ch.Flush())
 	return starts, acks
 }
 

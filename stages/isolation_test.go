@@ -1,9 +1,7 @@
 package stages
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,39 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sentio-health/sentio/internal/testenv"
 	"github.com/sentio-health/sentio/wire"
 )
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// records returns the JSON log records written so far.
-func (l *lockedBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var r map[string]any
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
 
 // tickPanicker panics in Tick (the first time) and in Close.
 type tickPanicker struct {
@@ -68,7 +36,7 @@ func (s *tickPanicker) Close(ctx context.Context, w int, out Emitter[int]) { pan
 // worker survives, other inputs in flight at the same moment (on another worker, or fanned out
 // from the same stage) are acked, and the panic is one log line and one count.
 func TestPanicRejectsOnlyTheItemsInputs(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
@@ -133,13 +101,13 @@ func TestPanicRejectsOnlyTheItemsInputs(t *testing.T) {
 		t.Fatalf("sentio_pipeline_panics_total{stage=asr} = %v; want 1", n)
 	}
 	var panics []map[string]any
-	for _, r := range logs.records(t) {
+	for _, r := range logs.Records(t) {
 		if r["level"] == "ERROR" {
 			panics = append(panics, r)
 		}
 	}
 	if len(panics) != 1 {
-		t.Fatalf("%d error lines; want one for the panic: %v", len(panics), logs.records(t))
+		t.Fatalf("%d error lines; want one for the panic: %v", len(panics), logs.Records(t))
 	}
 	r := panics[0]
 	if r["stage"] != "asr" || !strings.Contains(fmt.Sprint(r["panic"]), "nil map") || r["stack"] != nil {
@@ -149,7 +117,7 @@ func TestPanicRejectsOnlyTheItemsInputs(t *testing.T) {
 
 // At debug level the panic's line carries the stack.
 func TestPanicStackAtDebugLevel(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tr := NewTracker(Policy{MaxDeliver: 3}, log, nil)
 	defer tr.Close()
@@ -158,7 +126,7 @@ func TestPanicStackAtDebugLevel(t *testing.T) {
 	}}})
 	p.SetLogger(log)
 	waitDone(t, submit(t, p, tr, &fakeInput{delivered: 1}, 0))
-	for _, r := range logs.records(t) {
+	for _, r := range logs.Records(t) {
 		if r["level"] == "ERROR" {
 			if s, _ := r["stack"].(string); !strings.Contains(s, "isolation_test.go") {
 				t.Fatalf("stack %q does not show where the panic happened", s)

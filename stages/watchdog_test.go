@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/sentio-health/sentio/internal/testenv"
 )
 
 // metricValue reads a counter or gauge.
@@ -27,7 +29,7 @@ func metricValue(t *testing.T, m prometheus.Metric) float64 {
 // A call past its deadline marks its worker hung until it returns: one error line names the
 // stage, the worker and how long; the gauge counts it.
 func TestWatchdogMarksACallPastItsDeadline(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m := NewMetrics(prometheus.NewRegistry())
 	wd := NewWatchdog(log, m)
@@ -56,7 +58,7 @@ func TestWatchdogMarksACallPastItsDeadline(t *testing.T) {
 	}
 	var line map[string]any
 	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		for _, r := range logs.records(t) {
+		for _, r := range logs.Records(t) {
 			if r["level"] == "ERROR" {
 				line = r
 			}
@@ -76,7 +78,7 @@ func TestWatchdogMarksACallPastItsDeadline(t *testing.T) {
 		t.Fatalf("gauge %v after the call returned", g)
 	}
 	errors := 0
-	for _, r := range logs.records(t) {
+	for _, r := range logs.Records(t) {
 		if r["level"] == "ERROR" {
 			errors++
 		}

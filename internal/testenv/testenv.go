@@ -1,5 +1,7 @@
 // Package testenv gives tests the project's fixed points: the repository root, the shared data
-// beside it, the built binary, and a real embedded NATS server with JetStream.
+// beside it, the built binary, and a real embedded NATS server with JetStream; and the helpers
+// the packages' tests share (a JetStream connection, reading a stream, decoding a WAV file,
+// polling for a condition, a log buffer).
 package testenv
 
 import (

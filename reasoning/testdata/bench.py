@@ -18,24 +18,12 @@ import os
 import sys
 import time
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "reasoning"))
 
 import features  # noqa: E402
-
-
-def pad(feat_lists):
-    n = max(1, max(len(f) for f in feat_lists))
-    ids = np.zeros((len(feat_lists), n), np.int64)
-    vals = np.zeros((len(feat_lists), n), np.float32)
-    for i, fs in enumerate(feat_lists):
-        for j, (fid, v, _) in enumerate(fs):
-            ids[i, j] = fid
-            vals[i, j] = v
-    return ids, vals
+import ngram  # noqa: E402
 
 
 def main():
@@ -73,15 +61,15 @@ def main():
         for b in batches:
             chunks = [list(range(i, min(i + b, len(texts)))) for i in range(0, len(texts), b)]
             chunks = [c for c in chunks if len(c) == b] or chunks
-            padded = [pad([feats[i] for i in c]) for c in chunks] if what == "graph" else None
-            run(*pad([feats[i] for i in chunks[0]]))  # warm up
+            padded = [ngram.batch([feats[i] for i in c]) for c in chunks] if what == "graph" else None
+            run(*ngram.batch([feats[i] for i in chunks[0]]))  # warm up
             n, k, start, cpu0 = 0, 0, time.perf_counter(), time.process_time()
             while True:
                 c = chunks[k % len(chunks)]
                 if what == "graph":
                     run(*padded[k % len(chunks)])
                 else:
-                    run(*pad([features.extract(texts[i], spec) for i in c]))
+                    run(*ngram.batch([features.extract(texts[i], spec) for i in c]))
                 n += len(c)
                 k += 1
                 el = time.perf_counter() - start
