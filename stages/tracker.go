@@ -186,8 +186,8 @@ func (tr *Tracker) settle(t *Txn, err error) {
 	t.mu.Lock()
 	t.outcome = out
 	t.mu.Unlock()
+	tr.metrics.settled(out) // before Done: whoever waits for it sees the count
 	close(t.done)
-	tr.metrics.settled(out)
 	tr.mu.Lock()
 	delete(tr.live, t)
 	n := len(tr.live)
