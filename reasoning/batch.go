@@ -62,12 +62,14 @@ func (b *batcher[In, Out]) do(ctx context.Context, ins []In) ([]Out, []error, er
 	for i, in := range ins {
 		j := &job[In, Out]{ctx: ctx, in: in, done: make(chan struct{})}
 		jobs[i] = j
+		// Counted as arrived before the batcher can receive it: counted after the send, a batch
+		// started by this very job could still see it as coming and wait maxWait for it.
+		b.arriving.Add(-1)
 		select {
 		case b.queue <- j:
-			b.arriving.Add(-1)
 		case <-ctx.Done():
 			b.mu.RUnlock()
-			b.expect(-(len(ins) - i))
+			b.expect(-(len(ins) - i - 1))
 			return nil, nil, ctx.Err()
 		}
 	}
