@@ -175,6 +175,10 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 		}
 		return reusedReject(callID, c)
 	}
+	if st != nil && st.ended && c.Seq > 0 && msg.Delivered == 1 {
+		s.m.chunkProblem(wire.ReasonLateChunk)
+		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had ended", c.Seq)
+	}
 	if st == nil && len(streams) >= s.maxCalls {
 		return fmt.Errorf("this segment worker holds %d calls (pipeline.max_calls); call %s waits until some end", len(streams), callID)
 	}
