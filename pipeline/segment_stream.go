@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sentio-health/sentio/asr/audio"
+	"github.com/sentio-health/sentio/asr/resample"
 	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/segment"
@@ -41,9 +42,11 @@ type callState struct {
 	expected uint64
 	pending  *reorder // chunks that came before their turn
 	chans    []*segment.Channel[*stages.Hold]
-	roles    []string
-	next16   int64 // position after the last applied chunk
-	lastSeen time.Time
+	// resamplers carry each channel's resampling context from chunk to chunk (telephony rates).
+	resamplers []*chunkResampler
+	roles      []string
+	next16     int64 // position after the last applied chunk
+	lastSeen   time.Time
 	// holdUntil is set while a call first seen mid-stream waits for earlier chunks to be
 	// redelivered: every chunk is held until then (see TakeOverWait).
 	holdUntil time.Time
@@ -404,28 +407,64 @@ func (s *segmentStage) feed(st *callState, c wire.Chunk, msg *Message, deps []*s
 		}
 	}
 	st.roles = c.Roles
-	if len(msg.Data) == 0 {
-		return nil
-	}
 	start := time.Now()
+	// Telephony rates are resampled with context across chunk edges (see chunkResampler); other
+	// rates chunk by chunk.
+	whole := c.Rate != segment.SampleRate && (segment.SampleRate%c.Rate == 0 || c.Rate%segment.SampleRate == 0)
 	format, _ := formatOf(string(c.Codec))
 	pcms := make([][]float32, c.Channels)
 	for i := range pcms {
-		a, err := audio.Decode(msg.Data, audio.Options{Format: format, SampleRate: c.Rate, Channels: c.Channels, Channel: i + 1})
+		if len(msg.Data) == 0 {
+			break
+		}
+		a, err := audio.Decode(msg.Data, audio.Options{Format: format, SampleRate: c.Rate, Channels: c.Channels, Channel: i + 1, KeepRate: whole})
 		if err != nil {
 			return decodeRejection(err)
 		}
 		pcms[i] = a.Samples
 	}
+	n16 := int64(len(pcms[0]))
+	if whole {
+		n16 = int64(resample.OutputLen(len(pcms[0]), c.Rate, segment.SampleRate))
+	}
 	pos := st.next16
 	if c.Offset >= 0 {
 		pos = c.Offset * segment.SampleRate / int64(c.Rate)
 	} else if pos < 0 {
-		pos = int64(c.Seq) * int64(len(pcms[0]))
+		pos = int64(c.Seq) * n16
 	}
-	st.next16 = pos + int64(len(pcms[0]))
+	if whole {
+		if len(st.resamplers) != c.Channels || st.resamplers[0].rate != c.Rate || st.next16 < 0 ||
+			pos < st.next16-segment.Tolerance || pos > st.next16+segment.Tolerance {
+			// A new layout or a discontinuity (a gap, a replay, a takeover): no context.
+			st.resamplers = make([]*chunkResampler, c.Channels)
+			for i := range st.resamplers {
+				st.resamplers[i] = &chunkResampler{rate: c.Rate}
+			}
+		}
+	} else {
+		st.resamplers = nil
+	}
+	st.next16 = pos + n16
 	for i, pcm := range pcms {
-		utts, silent, err := st.chans[i].Push(pos, pcm, stages.Keep(deps))
+		at := pos
+		if whole {
+			r := st.resamplers[i]
+			at -= r.held()
+			var err error
+			if pcm, err = r.push(pcm); err == nil && c.End {
+				var tail []float32
+				tail, err = r.flush()
+				pcm = append(pcm, tail...)
+			}
+			if err != nil {
+				return fmt.Errorf("resampling chunk %d: %w", c.Seq, err)
+			}
+		}
+		if len(pcm) == 0 && len(msg.Data) == 0 {
+			continue
+		}
+		utts, silent, err := st.chans[i].Push(at, pcm, stages.Keep(deps))
 		stages.ReleaseHolds(silent, nil)
 		s.emit(st, i, utts, start, out)
 		if err != nil {

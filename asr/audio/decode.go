@@ -85,6 +85,10 @@ type Options struct {
 	Channel int
 	// MaxDuration rejects longer input; 0 means DefaultMaxDuration.
 	MaxDuration time.Duration
+	// KeepRate returns the samples at the input's own rate (Audio.SourceRate) instead of
+	// resampling them to SampleRate: for a caller that resamples a stream itself, chunk after
+	// chunk, with context across chunk edges.
+	KeepRate bool
 }
 
 // Audio is decoded audio.
@@ -137,6 +141,12 @@ func Decode(data []byte, opt Options) (*Audio, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opt.KeepRate {
+		if len(pcm.mono) == 0 {
+			return nil, fmt.Errorf("%s: no samples: %w", pcm.what, ErrNoSamples)
+		}
+		return &Audio{Samples: pcm.mono, SourceFormat: pcm.what, SourceRate: pcm.rate, SourceChannels: pcm.channels}, nil
 	}
 	out, err := resample.Resample(pcm.mono, pcm.rate, SampleRate)
 	if err != nil {
