@@ -35,7 +35,7 @@ type DLQEntry struct {
 
 // Msg builds the message of the entry.
 func (e DLQEntry) Msg(names Names) *nats.Msg {
-	callID := wire.CallID(e.Header, e.Subject)
+	callID := wire.CallID(e.Subject)
 	if wire.ValidCallID(callID) != nil {
 		callID = "_invalid"
 	}
@@ -74,7 +74,7 @@ func (b *Bus) PublishDLQ(ctx context.Context, e DLQEntry) error {
 	if err != nil {
 		return err
 	}
-	b.log.Warn("input rejected to the DLQ", "call_id", wire.CallID(e.Header, e.Subject),
+	b.log.Warn("input rejected to the DLQ", "call_id", wire.CallID(e.Subject),
 		"reason_code", e.Code, "reason", e.Reason, "stage", e.Stage, "subject", out.Subject)
 	return nil
 }
@@ -85,7 +85,7 @@ func (b *Bus) Notice(ctx context.Context, e DLQEntry) error {
 	if _, err := b.writeDLQ(ctx, e); err != nil {
 		return err
 	}
-	b.log.Warn("DLQ notice", "call_id", wire.CallID(e.Header, e.Subject), "reason_code", e.Code, "reason", e.Reason)
+	b.log.Warn("DLQ notice", "call_id", wire.CallID(e.Subject), "reason_code", e.Code, "reason", e.Reason)
 	return nil
 }
 

@@ -212,7 +212,7 @@ func (c *Component) handle(in *bus.Input) {
 	}
 	txn := c.p.Tracker.Begin(in)
 	msg := &Message{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Delivered: in.Delivered(), StreamSeq: in.StreamSeq(), Fetch: c.bus}
-	it := stages.Item[*Work]{V: &Work{Msg: msg}, Deps: []*stages.Txn{txn}, Key: wire.CallID(msg.Header, msg.Subject)}
+	it := stages.Item[*Work]{V: &Work{Msg: msg}, Deps: []*stages.Txn{txn}, Key: wire.CallID(msg.Subject)}
 	if err := c.p.Submit(c.submit, it); err != nil {
 		stages.Release(it.Deps, stages.ErrAbandoned)
 	}

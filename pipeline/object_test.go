@@ -55,7 +55,7 @@ func TestObjectReferencesAreCheckedBeforeReading(t *testing.T) {
 	dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", len(cases), 15*time.Second)
 	got := map[string]jetstream.Msg{}
 	for _, m := range dlq {
-		got[wire.CallID(m.Headers(), m.Subject())] = m
+		got[wire.CallID(m.Subject())] = m
 	}
 	for _, c := range cases {
 		m, ok := got[c.call]

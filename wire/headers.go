@@ -166,7 +166,7 @@ func ModeOf(h nats.Header) (Mode, error) {
 }
 
 // CallID returns the call id: the last token of subject. Headers never override it.
-func CallID(_ nats.Header, subject string) string {
+func CallID(subject string) string {
 	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
 		return subject[i+1:]
 	}
@@ -176,7 +176,7 @@ func CallID(_ nats.Header, subject string) string {
 // CheckCallID returns the call id of a message (the last subject token), or an error when it is
 // not a valid call id or a Sentio-Call-Id header disagrees with it.
 func CheckCallID(h nats.Header, subject string) (string, error) {
-	id := CallID(h, subject)
+	id := CallID(subject)
 	if err := ValidCallID(id); err != nil {
 		return id, &HeaderError{HeaderCallID, ReasonBadHeader, "the subject's last token: " + err.Error()}
 	}
@@ -202,7 +202,7 @@ func Roles(v string, n int) []string {
 
 // ParseChunk validates the headers of a stream-mode chunk.
 func ParseChunk(h nats.Header, subject string) (Chunk, error) {
-	c := Chunk{CallID: CallID(h, subject), Channels: 1, Offset: -1}
+	c := Chunk{CallID: CallID(subject), Channels: 1, Offset: -1}
 	seq := h.Get(HeaderSeq)
 	if seq == "" {
 		return c, &HeaderError{HeaderSeq, ReasonMissingHeader, "a stream-mode chunk needs its sequence number (0, 1, 2 ...)"}
