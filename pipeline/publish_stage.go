@@ -61,15 +61,15 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	}
 	start := time.Now()
 	r := w.result(s.models)
-	if s.lateReplay(it.Deps) {
-		done, err := s.published(ctx, w.CallID, r.UtteranceID)
+	if s.replayed(w, it.Deps) {
+		done, err := s.published(ctx, r)
 		if err != nil {
 			return err
 		}
 		if done {
-			// Published before the results stream's dedupe window: already there.
 			s.calls.add(w.CallID, -1)
-			s.log.Info("utterance already published by an earlier delivery; not published again", "call_id", w.CallID, "utterance_id", r.UtteranceID)
+			s.log.Info("utterance already published by an earlier delivery; not published again", "call_id", w.CallID, "utterance_id", r.UtteranceID,
+				"channel", r.Channel, "start_ms", r.StartMS, "end_ms", r.EndMS)
 			return nil
 		}
 	}
@@ -96,31 +96,54 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	return nil
 }
 
-// lateReplay reports whether an input of an item was redelivered so long after it was stored
-// that a result published for it on an earlier delivery may have left the results stream's
-// dedupe window (half of it, for the time from storing to publishing).
-func (s *publishStage) lateReplay(deps []*stages.Txn) bool {
+// replayed reports whether an utterance may have been published already under another delivery
+// that JetStream's dedupe will not catch, so that the call's results must be read to tell:
+//   - a stream utterance cut from a redelivered chunk: the instance that cut it first may have
+//     published it and died before acking all of its chunks (acks follow the publish), and
+//     cutting the chunks that came back, without the start of the call, can give it another
+//     start and so another id;
+//   - any utterance whose input was redelivered so long after it was stored that a result
+//     published for it on an earlier delivery may have left the results stream's dedupe window
+//     (half of it, for the time from storing to publishing).
+func (s *publishStage) replayed(w *Work, deps []*stages.Txn) bool {
 	for _, d := range deps {
+		if d.Input().Delivered() <= 1 {
+			continue
+		}
+		if w.Mode == wire.ModeStream {
+			return true
+		}
 		in, ok := d.Input().(interface{ PublishedAt() time.Time })
-		if ok && d.Input().Delivered() > 1 && !in.PublishedAt().IsZero() && time.Since(in.PublishedAt()) > s.dedupe/2 {
+		if ok && !in.PublishedAt().IsZero() && time.Since(in.PublishedAt()) > s.dedupe/2 {
 			return true
 		}
 	}
 	return false
 }
 
-// published reports whether the call's results hold the utterance already.
-func (s *publishStage) published(ctx context.Context, callID, utteranceID string) (bool, error) {
-	results, err := s.sink.CallResults(ctx, callID)
+// published reports whether the call's results hold the utterance already: under its id, or, in
+// stream mode (where a call id names one recording), as a result of the same channel that covers
+// most of its span (the same speech, cut elsewhere).
+func (s *publishStage) published(ctx context.Context, r *wire.Result) (bool, error) {
+	results, err := s.sink.CallResults(ctx, r.CallID)
 	if err != nil {
-		return false, fmt.Errorf("checking the results of call %s for a late replay: %w", callID, err)
+		return false, fmt.Errorf("checking the results of call %s for a replayed utterance: %w", r.CallID, err)
 	}
-	for _, r := range results {
-		if r.UtteranceID == utteranceID {
+	for _, p := range results {
+		if p.UtteranceID == r.UtteranceID {
+			return true, nil
+		}
+		if r.Mode == wire.ModeStream && p.Channel == r.Channel && covers(p, *r) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// covers reports whether published result p spans more than half of result r.
+func covers(p, r wire.Result) bool {
+	overlap := min(p.EndMS, r.EndMS) - max(p.StartMS, r.StartMS)
+	return overlap > 0 && 2*overlap > r.EndMS-r.StartMS
 }
 
 // summary waits for the call's utterances still in flight, reads back every result of the call

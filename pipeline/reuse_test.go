@@ -89,20 +89,52 @@ func TestStreamReusingACallIDIsRejected(t *testing.T) {
 	}
 }
 
-// killAfterFirstPublish publishes the first result, then kills its instance before the inputs
-// are acked: they come back to the next instance.
+// killAfterFirstPublish publishes the first result (or the after-th), then kills its instance
+// before the inputs are acked: they come back to the next instance.
 type killAfterFirstPublish struct {
 	Sink
-	once sync.Once
-	kill func()
+	once  sync.Once
+	kill  func()
+	after int // publishes before the kill; 0 means 1
+	n     int
+	mu    sync.Mutex
 }
 
 func (k *killAfterFirstPublish) Publish(ctx context.Context, subject, msgID string, data []byte) error {
 	err := k.Sink.Publish(ctx, subject, msgID, data)
 	if err == nil {
-		k.once.Do(k.kill)
+		k.mu.Lock()
+		k.n++
+		due := k.n >= max(k.after, 1)
+		k.mu.Unlock()
+		if due {
+			k.once.Do(k.kill)
+		}
 	}
 	return err
+}
+
+// An instance dies after publishing a stream's last utterance and before acking its chunks (the
+// acks go out after the publish): the chunks come back to another instance, which did not see
+// the start of the call and cuts them into an utterance that starts elsewhere. That utterance was
+// published already and must not be published again under another id.
+func TestStreamTakenOverAfterLostAcksDoesNotDouble(t *testing.T) {
+	srv := testenv.RunJetStream(t)
+	cfg := testConfig()
+	k := &killAfterFirstPublish{after: 3}
+	comp, _ := startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), func(s Sink) Sink { k.Sink = s; return k })
+	k.kill = comp.killForTest
+	nc, js := connect(t, srv.ClientURL())
+	r := &rig{t: t, srv: srv, nc: nc, js: js, cfg: cfg}
+	r.sendChunks(chunks("lost-acks", threeBursts, 200))
+	collect(t, js, cfg.NATS.ResultStream, "sentio.results.lost-acks", 3, 20*time.Second)
+	startComponent(t, srv.ClientURL(), cfg, testParts(t, &fakeASR{}), nil)
+	s := summaryOf(t, r, "lost-acks")
+	r.settled(20 * time.Second)
+	res := results(t, collect(t, js, cfg.NATS.ResultStream, "sentio.results.lost-acks", 3, 100*time.Millisecond))
+	if len(res) != 3 || s.Utterances != 3 {
+		t.Fatalf("%d results starting at %v, summary of %d utterances; want 3 and 3", len(res), starts(res), s.Utterances)
+	}
 }
 
 // A call cut because no audio came for pipeline.idle_flush (publisher stalled) is cut at the same
