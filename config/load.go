@@ -292,7 +292,8 @@ func kindName(n *yaml.Node) string {
 // pathKeys are the keys holding file or directory paths, resolved by [Config.finish].
 var pathKeys = []string{
 	"state_dir", "nats.creds", "nats.nkey", "nats.tls.ca", "nats.tls.cert", "nats.tls.key",
-	"asr.model", "asr.vad_model", "reasoning.model_dir",
+	"asr.model", "asr.vad_model", "reasoning.model_dir", "reasoning.llm.fallback_dir",
+	"reasoning.llm.tls.ca", "reasoning.llm.tls.cert", "reasoning.llm.tls.key",
 }
 
 // finish fills in the machine-dependent defaults and resolves relative paths.

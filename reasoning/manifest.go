@@ -35,6 +35,8 @@ type Manifest struct {
 	Provenance json.RawMessage `json:"provenance"`
 	// Metrics are the model's measured scores.
 	Metrics json.RawMessage `json:"metrics"`
+	// LLM holds the prompt resources of the "llm" kind (LLMSpec).
+	LLM json.RawMessage `json:"llm"`
 
 	// Dir is the directory the manifest was read from (not part of the file).
 	Dir string `json:"-"`

@@ -29,6 +29,9 @@ type Input struct {
 	// Lang is its ISO 639-1 language when known ("en"; a tag such as "en-US" is reduced to it);
 	// empty lets the model detect it.
 	Lang string
+	// Context are the previous utterances of the conversation, oldest first; models that read
+	// context (kind "llm") show the most recent of them, within their bounds.
+	Context []string
 }
 
 // Scores holds the probability of each label; they sum to 1.
@@ -92,6 +95,12 @@ type Result struct {
 	Comprehensiveness float64 `json:"comprehensiveness"`
 	// Sufficiency is the label's probability from the evidence alone.
 	Sufficiency float64 `json:"sufficiency"`
+	// NoScores says the model gave no label probabilities (an LLM endpoint without
+	// log-probabilities): Scores are then all zero and mean nothing.
+	NoScores bool `json:"no_scores,omitempty"`
+	// Model names the model that answered when it is not the one Info describes (the fallback
+	// of an "llm" model), as results' models.reasoning does; empty for the model itself.
+	Model string `json:"model,omitempty"`
 }
 
 // Info describes a loaded model.
@@ -144,6 +153,7 @@ type opener func(m *Manifest, o Options) (Model, error)
 // listed twice does not compile).
 var kinds = map[string]opener{
 	KindNgramClassifier: openClassifier,
+	KindLLM:             openLLM,
 }
 
 // Kinds returns the model kinds this build can serve, sorted.
