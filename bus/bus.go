@@ -25,6 +25,10 @@ type Bus struct {
 	log   *slog.Logger
 	// dlqFailures counts DLQ entries that could not be written (see RegisterMetrics).
 	dlqFailures prometheus.Counter
+	// dlqEntries counts DLQ entries written, by reason code; partitions is how many partitions
+	// this instance consumes (see RegisterMetrics).
+	dlqEntries *prometheus.CounterVec
+	partitions prometheus.Gauge
 
 	callsMu sync.Mutex
 	calls   jetstream.KeyValue // see Calls
@@ -37,7 +41,12 @@ func New(js jetstream.JetStream, c config.NATS, log *slog.Logger) *Bus {
 	}
 	return &Bus{JS: js, Names: NamesOf(c), cfg: c, log: log,
 		dlqFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "dlq",
-			Name: "publish_failures_total", Help: "DLQ entries that could not be written (after in-place retries); the input stays pending and its rejection is retried."})}
+			Name: "publish_failures_total", Help: "DLQ entries that could not be written (after in-place retries); the input stays pending and its rejection is retried."}),
+		dlqEntries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: "dlq",
+			Name: "entries_total", Help: "DLQ entries written, by reason code (Sentio-Reason-Code)."}, []string{"reason"}),
+		partitions: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace,
+			Name: "partitions_owned", Help: "Audio partitions this instance consumes now (of 8, shared among the instances)."}),
+	}
 }
 
 // namespace is the namespace of the bus's metrics: the daemon's (daemon.Namespace), which bus,
@@ -47,9 +56,14 @@ const namespace = "sentio"
 // RegisterMetrics registers the bus's collectors on reg:
 //
 //	sentio_dlq_publish_failures_total   DLQ entries that could not be written; the input stays pending
+//	sentio_dlq_entries_total{reason}    DLQ entries written, by reason code (every code at 0 from the start)
+//	sentio_partitions_owned             audio partitions this instance consumes now
 func (b *Bus) RegisterMetrics(reg prometheus.Registerer) {
+	for _, code := range wire.ReasonCodes {
+		b.dlqEntries.WithLabelValues(code)
+	}
 	if reg != nil {
-		reg.MustRegister(b.dlqFailures)
+		reg.MustRegister(b.dlqFailures, b.dlqEntries, b.partitions)
 	}
 }
 

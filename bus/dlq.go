@@ -95,5 +95,6 @@ func (b *Bus) writeDLQ(ctx context.Context, e DLQEntry) (*nats.Msg, error) {
 		b.dlqFailures.Inc()
 		return nil, fmt.Errorf("writing the DLQ entry: %w", err)
 	}
+	b.dlqEntries.WithLabelValues(e.Code).Inc()
 	return out, nil
 }

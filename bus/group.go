@@ -202,6 +202,7 @@ func (g *Group) rebalance(ctx context.Context) {
 			"consuming", running, "started", started, "handed_over", handed)
 	}
 	g.owned = owned
+	g.bus.partitions.Set(float64(len(owned)))
 }
 
 // Drain leaves the group (the others take the partitions over) and drains every consumer.
@@ -216,6 +217,7 @@ func (g *Group) Drain(ctx context.Context) error {
 	g.running = map[int]*Consumer{}
 	g.mu.Unlock()
 	<-g.done
+	g.bus.partitions.Set(0)
 	dctx, cancel := context.WithTimeout(ctx, Heartbeat)
 	_ = g.kv.Delete(dctx, g.id)
 	cancel()

@@ -37,6 +37,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: segmentSubsystem,
 			Name: "chunk_problems_total", Help: "Stream chunks rejected, by reason (sequence_gap, late_chunk, truncated)."}, []string{"reason"}),
 	}
+	// Every label's series exists from the start, at 0 (a rule on its increase sees the first).
+	for _, label := range []string{"negative", "neutral", "positive", "unsupported"} {
+		m.results.WithLabelValues(label)
+	}
+	for _, reason := range []string{wire.ReasonSequenceGap, wire.ReasonLateChunk, wire.ReasonTruncated} {
+		m.chunks.WithLabelValues(reason)
+	}
 	if reg != nil {
 		reg.MustRegister(m.results, m.latency, m.overhead, m.chunks)
 	}

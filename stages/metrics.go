@@ -59,6 +59,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		hung: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 			Name: "stage_hung_calls", Help: "Model calls (whisper.cpp, ONNX Runtime) running past their deadline: the daemon is not ready and stops feeding the systemd watchdog."}, []string{"stage"}),
 	}
+	for o := Acked; o <= Dropped; o++ {
+		m.settledTot.WithLabelValues(o.String())
+	}
 	if reg != nil {
 		reg.MustRegister(m.processed, m.failed, m.duration, m.inFlight, m.inputs, m.settledTot, m.panics, m.hung)
 	}
@@ -69,6 +72,14 @@ func (m *Metrics) registerQueue(stage string, depth func() float64) {
 	if m == nil || m.reg == nil {
 		return
 	}
+	// Every stage's series exist from the start, at 0, so that a rule on their increase sees
+	// the first failure, panic or hung call.
+	m.processed.WithLabelValues(stage)
+	m.failed.WithLabelValues(stage)
+	m.duration.WithLabelValues(stage)
+	m.inFlight.WithLabelValues(stage)
+	m.panics.WithLabelValues(stage)
+	m.hung.WithLabelValues(stage)
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem,
 		Name: "stage_queue_depth", Help: "Items waiting in the queue in front of a pipeline stage.",
 		ConstLabels: prometheus.Labels{"stage": stage}}, depth))

@@ -7,3 +7,10 @@ const (
 	// the object is a link.
 	ReasonBadObjectRef = "bad_object_ref"
 )
+
+// ReasonCodes are every reason code a DLQ entry can carry, in the order of the README's list.
+var ReasonCodes = []string{
+	ReasonNotAudio, ReasonTruncated, ReasonEmpty, ReasonTooLarge, ReasonBadRate, ReasonBadHeader,
+	ReasonMissingHeader, ReasonSequenceGap, ReasonLateChunk, ReasonObjectNotFound, ReasonBadObjectRef,
+	ReasonCallIDReused, ReasonInternal, ReasonMaxDeliveries,
+}
