@@ -4,6 +4,30 @@ package redact
 // ans").
 var frAgeVerbs = set("j'ai", "a", "as", "avez", "avons", "ont", "avait", "avais", "aura", "de", "d'environ", "fête", "environ")
 
+// frTimeBefore precede "N heures" when it is a clock time, not a duration ("à neuf heures",
+// not "pendant deux heures").
+var frTimeBefore = set("à", "vers", "avant", "après", "dès", "jusqu'à", "entre", "et", "de", "pour")
+
+// numberKeys make a single number word after them a number ("room number three").
+var numberKeys = set("number", "nummer", "numéro", "số", "no", "nr")
+
+// spokenTimes are clock times said with words around the hour, per language: the words before
+// the hour ("half past", "halb", "viertel nach").
+var spokenTimes = map[string][][]string{
+	"en": {{"half", "past"}, {"quarter", "past"}, {"quarter", "to"}},
+	"de": {{"halb"}, {"viertel", "nach"}, {"viertel", "vor"}, {"dreiviertel"}},
+}
+
+// spokenTime finds a clock time said as "half past four" or "halb zehn" around the number [i, j).
+func (f *finder) spokenTime(i, j int) (int, int, bool) {
+	for _, p := range spokenTimes[f.lang] {
+		if f.phraseBefore(i, p) && f.free(i-len(p)) {
+			return i - len(p), j, true
+		}
+	}
+	return i, j, false
+}
+
 // enAgeEnds may follow "I am 45" when 45 is an age.
 var enAgeEnds = set("", ".", ",", "!", "?", "now", "this", "and", "next", "today")
 
@@ -42,7 +66,7 @@ func (f *finder) classify(i, j, units int) {
 	if f.low(i-1) == "+" && f.glued(i) && f.free(i-1) {
 		s = i - 1
 	}
-	if !digits && words < f.minRun {
+	if !digits && words < f.minRun && !numberKeys[f.low(i-1)] { // "room number three" is a number
 		return
 	}
 	t := Number
@@ -63,7 +87,10 @@ func (f *finder) classify(i, j, units int) {
 // amount after or before it (en, de, fr, vi); the type is Number when there are none.
 func (f *finder) unit(i, j int) (int, int, Type) {
 	cw := f.cw
-	if cw.timeAfter[f.low(j)] && f.free(j) {
+	if s, e, ok := f.spokenTime(i, j); ok {
+		return s, e, Time
+	}
+	if cw.timeAfter[f.low(j)] && f.free(j) && (f.lang != "fr" || frTimeBefore[f.low(i-1)] || f.num(j+1)) {
 		e := j + 1
 		if f.num(e) {
 			if m, _ := f.runEnd(e); m-e <= 3 {
@@ -75,6 +102,9 @@ func (f *finder) unit(i, j int) (int, int, Type) {
 		}
 		if cw.dayParts[f.low(e)] {
 			e++
+		}
+		if f.lang == "fr" && f.low(e) == "et" && (f.low(e+1) == "demie" || f.low(e+1) == "quart") {
+			e += 2
 		}
 		return i, e, Time
 	}
@@ -88,7 +118,7 @@ func (f *finder) unit(i, j int) (int, int, Type) {
 	}
 	for _, p := range cw.ageBefore {
 		if f.phraseBefore(i, p) {
-			if len(p) == 2 && p[1] == "am" || p[0] == "i'm" || p[1] == "is" {
+			if weak := p[0] == "i'm" || len(p) == 2 && (p[1] == "am" || p[1] == "is"); weak {
 				if !enAgeEnds[f.low(j)] {
 					continue
 				}

@@ -95,6 +95,20 @@ func (f *finder) capitalisedRun(j, n int) int {
 // zhTitles follow a Chinese name.
 var zhTitles = []string{"先生", "女士", "小姐", "医生", "大夫", "护士", "老师", "教授", "主任", "太太", "阿姨"}
 
+// zhCompoundSurnames are two-character surnames.
+var zhCompoundSurnames = set("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "司徒", "夏侯")
+
+// zhTitleAt reports whether a title starts at token k.
+func (f *finder) zhTitleAt(k int) bool {
+	pair := f.low(k) + f.low(k+1)
+	for _, t := range zhTitles {
+		if pair == t {
+			return true
+		}
+	}
+	return false
+}
+
 // zhNotNames are words that start with a surname character but are not names.
 var zhNotNames = set("谢谢", "高兴", "方便", "周末", "白天", "马上", "江湖", "黄色", "金钱", "石头", "万一", "何时", "于是", "许多", "常常", "文件", "陆续", "安全", "严重", "万分", "邱比")
 
@@ -104,8 +118,11 @@ func (f *finder) zhNames() {
 	for k := 0; k+1 < len(f.toks); k++ {
 		pair := f.low(k) + f.low(k+1)
 		if pair == "我叫" || pair == "我姓" || pair == "我是" {
-			e := k + 2
-			for e < len(f.toks) && e-(k+2) < 3 && f.free(e) && f.toks[e].kind == kHan && !strings.Contains("，。、！？的了是在呢吧啊", f.low(e)) {
+			e, longest := k+2, 3
+			if zhCompoundSurnames[f.low(e)+f.low(e+1)] {
+				longest = 4
+			}
+			for e < len(f.toks) && e-(k+2) < longest && f.free(e) && f.toks[e].kind == kHan && !strings.Contains("，。、！？的了是在呢吧啊", f.low(e)) && !f.zhTitleAt(e) {
 				e++
 			}
 			if e > k+2 && (pair != "我是" || zhSurnames[f.low(k+2)]) && (pair == "我姓" || e-(k+2) >= 2) {

@@ -4,8 +4,8 @@ import "regexp"
 
 // Patterns matched on the text itself, before it is split into tokens.
 var (
-	emailRE = regexp.MustCompile(`[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(\.[\p{L}\p{N}\-]+)*\.\p{L}{2,}`)
-	urlRE   = regexp.MustCompile(`(?i)(https?://|www\.)[^\s<>"]+|\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.(com|org|net|edu|gov|io|info|health|de|fr|vn|cn|uk|eu|at|ch|be)(/[^\s<>"]*)?`)
+	emailRE = regexp.MustCompile(`[\p{Latin}\p{N}._%+\-]+@[\p{Latin}\p{N}\-]+(\.[\p{Latin}\p{N}\-]+)*\.\p{Latin}{2,}`)
+	urlRE   = regexp.MustCompile(`(?i)(https?://|www\.)[^\s<>"\p{Han}，。！？、；：]+|\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.(com|org|net|edu|gov|io|info|health|de|fr|vn|cn|uk|eu|at|ch|be)(/[^\s<>"\p{Han}，。！？、；：]*)?`)
 	// numDateRE is a date in digits: 3/3/2024, 03.03.24, 2024-03-03.
 	numDateRE = regexp.MustCompile(`\b(\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4}|\d{4}[./\-]\d{1,2}[./\-]\d{1,2})\b`)
 	// numTimeRE is a clock time in digits: 9:30, 14h30, 9.30 am.
