@@ -20,7 +20,7 @@ SHARED  ?= $(abspath ../shared)
 # ggml's OpenMP threads sleep when idle instead of spinning (see systemd/sentio.service).
 export OMP_WAIT_POLICY ?= passive
 
-.PHONY: all build run test lint bench toolbox docs dockerfile model-reasoning model-asr clean help
+.PHONY: all build run test check-deploy lint bench toolbox docs dockerfile model-reasoning model-asr clean help
 
 all: build
 
@@ -36,9 +36,13 @@ build: ## build bin/sentio (cgo, whisper.cpp)
 run: build ## build and run the daemon on its embedded defaults (Ctrl-C stops it)
 	$(TB) bin/sentio run $(ARGS)
 
-test: build ## the whole test suite, under the race detector
+test: build check-deploy ## the whole test suite, under the race detector
 	$(TB) env SENTIO_SHARED=$(SHARED) SENTIO_BIN=$(CURDIR)/bin/sentio go test -race -tags '$(GOTAGS)' -timeout 60m -count=1 $(TESTFLAGS) ./...
 	$(TB) toolbox/check-dockerfile
+
+check-deploy: ## check the Prometheus alert rules and run their unit tests (deploy/prometheus)
+	$(TB) promtool check rules deploy/prometheus/sentio-rules.yml
+	$(TB) promtool test rules deploy/prometheus/sentio-rules.test.yml
 
 lint: ## go vet and staticcheck
 	$(TB) go vet -tags '$(GOTAGS)' ./...
