@@ -36,6 +36,7 @@ import (
 	"unicode"
 
 	"github.com/sentio-health/sentio/asr/audio"
+	"github.com/sentio-health/sentio/wire"
 )
 
 // SampleRate is the sample rate Transcribe expects: 16 kHz mono float32, as asr/audio decodes.
@@ -74,11 +75,33 @@ type Result struct {
 	DetectedProb float32 `json:"detected_probability,omitempty"`
 	// Segments are the transcribed segments, in order.
 	Segments []Segment `json:"segments"`
+	// Words are the transcript's words with their times, in order (see Word); their texts,
+	// joined, are Text without its spaces.
+	Words []Word `json:"words"`
 	// DurationMS is the length of the input audio.
 	DurationMS int64 `json:"duration_ms"`
 	// SpeechMS is how much of it voice activity detection kept (DurationMS without VAD).
 	SpeechMS int64 `json:"speech_ms"`
 }
+
+// Options are the per-call settings of a transcription (Engine.TranscribeWith).
+type Options struct {
+	// Language forces a language (ISO 639-1, one whisper knows); empty lets the configuration
+	// decide (asr.language, or detection).
+	Language string
+	// Prompt is whisper's initial prompt for this call: words, names and spellings the audio is
+	// likely to contain (drug names, clinic names), at most MaxPromptBytes; empty uses asr.prompt.
+	Prompt string
+}
+
+// MaxPromptBytes bounds an initial prompt (asr.prompt, the Sentio-Prompt header): whisper keeps at
+// most half its text context of prompt tokens (224 for official models; a token is a few bytes of
+// text in the languages sentio identifies), and a longer prompt would be cut silently.
+const MaxPromptBytes = wire.MaxPromptBytes
+
+// CheckPrompt returns an error naming what is wrong with an initial prompt: too long, not
+// UTF-8, or holding control characters.
+func CheckPrompt(p string) error { return wire.CheckPrompt(p) }
 
 // Errors returned by the engine.
 var (

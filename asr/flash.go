@@ -35,17 +35,38 @@ func FlashAttention(cfg config.ASR) bool {
 // headerAudioCtx reads n_audio_ctx from a ggml whisper model's header: the magic "ggml"
 // (0x67676d6c little-endian), then n_vocab and n_audio_ctx as int32.
 func headerAudioCtx(path string) (int, error) {
-	f, err := os.Open(path)
+	h, err := readHeader(path)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	var h [3]int32
-	if err := binary.Read(f, binary.LittleEndian, &h); err != nil {
+	return int(h[2]), nil
+}
+
+// headerTextLayers reads n_text_layer from a ggml whisper model's header (the tenth int32, after
+// the magic, n_vocab, the audio encoder's four and n_text_ctx, n_text_state, n_text_head).
+func headerTextLayers(path string) (int, error) {
+	h, err := readHeader(path)
+	if err != nil {
 		return 0, err
 	}
-	if uint32(h[0]) != 0x67676d6c || h[2] <= 0 {
+	if h[9] <= 0 {
 		return 0, errors.New("not a ggml whisper model")
 	}
-	return int(h[2]), nil
+	return int(h[9]), nil
+}
+
+func readHeader(path string) ([10]int32, error) {
+	var h [10]int32
+	f, err := os.Open(path)
+	if err != nil {
+		return h, err
+	}
+	defer f.Close()
+	if err := binary.Read(f, binary.LittleEndian, &h); err != nil {
+		return h, err
+	}
+	if uint32(h[0]) != 0x67676d6c || h[2] <= 0 {
+		return h, errors.New("not a ggml whisper model")
+	}
+	return h, nil
 }

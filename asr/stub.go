@@ -25,6 +25,11 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 	return Result{}, ErrNotBuilt
 }
 
+// TranscribeWith fails with ErrNotBuilt.
+func (e *Engine) TranscribeWith(ctx context.Context, pcm []float32, opt Options) (Result, error) {
+	return Result{}, ErrNotBuilt
+}
+
 // Info returns a zero ModelInfo.
 func (e *Engine) Info() ModelInfo { return ModelInfo{} }
 

@@ -43,15 +43,23 @@ static bool sentio_encoder_begin_cb(struct whisper_context *ctx, struct whisper_
 
 static void sentio_set_flag(int *f, int v) { __atomic_store_n(f, v, __ATOMIC_RELAXED); }
 
-static struct whisper_context *sentio_load(const char *path, bool use_gpu, bool flash_attn) {
+// sentio_load loads a model. dtw_top > 0 turns on whisper.cpp's DTW token timestamps over the
+// attention heads of the top dtw_top text layers.
+static struct whisper_context *sentio_load(const char *path, bool use_gpu, bool flash_attn, int dtw_top) {
 	struct whisper_context_params p = whisper_context_default_params();
 	p.use_gpu = use_gpu;
 	p.flash_attn = flash_attn;
+	if (dtw_top > 0) {
+		p.dtw_token_timestamps = true;
+		p.dtw_aheads_preset = WHISPER_AHEADS_N_TOP_MOST;
+		p.dtw_n_top = dtw_top;
+	}
 	return whisper_init_from_file_with_params_no_state(path, p);
 }
 
 static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
-		int threads, int audio_ctx, const char *lang, bool no_timestamps, bool no_fallback, int max_tokens, int *abort_flag) {
+		int threads, int audio_ctx, const char *lang, bool no_timestamps, bool no_fallback, int max_tokens,
+		const char *prompt, bool token_timestamps, int *abort_flag) {
 	struct whisper_full_params p = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
 	p.n_threads = threads;
 	p.audio_ctx = audio_ctx;
@@ -60,6 +68,8 @@ static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, co
 	p.no_context = true; // each call is its own utterance: no text carried over from the last
 	p.no_timestamps = no_timestamps;
 	p.max_tokens = max_tokens;
+	p.initial_prompt = prompt;
+	p.token_timestamps = token_timestamps;
 	if (no_fallback) {
 		p.temperature_inc = 0.0f;
 		p.greedy.best_of = 1; // only sampling at temperature > 0 uses more candidates
@@ -120,6 +130,9 @@ type Engine struct {
 	langIDs      map[string]C.int
 	multilingual bool
 	info         ModelInfo
+	// dtw says the context computes DTW token timestamps (t_dtw) rather than whisper.cpp's
+	// timestamp-token heuristic (t0, t1).
+	dtw bool
 }
 
 // worker is one whisper state with what it needs to run alone.
@@ -171,7 +184,16 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 	cpath := C.CString(cfg.Model)
 	defer C.free(unsafe.Pointer(cpath))
 	fa := FlashAttention(cfg)
-	e.ctx = C.sentio_load(cpath, C.bool(cfg.UseGPU), C.bool(fa))
+	// Word timings: DTW over the cross-attention of the top half of the text layers (all of them
+	// for a model of two or fewer, like the bundled one), which needs no timestamp tokens (the
+	// bundled model has none). whisper.cpp does not run DTW with flash attention: such models
+	// (official ones at 1500) get its timestamp-token heuristic instead.
+	dtwTop := 0
+	if layers, err := headerTextLayers(cfg.Model); err == nil && !fa {
+		e.dtw = true
+		dtwTop = max(min(2, layers), layers/2)
+	}
+	e.ctx = C.sentio_load(cpath, C.bool(cfg.UseGPU), C.bool(fa), C.int(dtwTop))
 	if e.ctx == nil {
 		return nil, fmt.Errorf("asr: whisper.cpp could not load %s (not a ggml whisper model, or corrupt)", cfg.Model)
 	}
@@ -233,7 +255,7 @@ func (e *Engine) newWorker() (*worker, error) {
 	prime := make([]float32, SampleRate*3/2)
 	lang := C.CString("en")
 	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&prime[0]), C.int(len(prime)), C.int(e.cfg.Threads),
-		C.int(e.cfg.AudioCtx), lang, C.bool(true), C.bool(true), 1, w.abort)
+		C.int(e.cfg.AudioCtx), lang, C.bool(true), C.bool(true), 1, nil, C.bool(false), w.abort)
 	C.free(unsafe.Pointer(lang))
 	if rc != 0 {
 		w.release()
@@ -287,7 +309,21 @@ func (e *Engine) Transcribe(ctx context.Context, pcm []float32) (Result, error) 
 // TranscribeLanguage is Transcribe with the language forced to lang (ISO 639-1, one whisper
 // knows); an empty lang means the engine's configuration decides.
 func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang string) (Result, error) {
+	return e.TranscribeWith(ctx, pcm, Options{Language: lang})
+}
+
+// TranscribeWith is Transcribe with per-call options: a forced language, whisper's initial
+// prompt.
+func (e *Engine) TranscribeWith(ctx context.Context, pcm []float32, opt Options) (Result, error) {
+	lang := opt.Language
 	res := Result{DurationMS: int64(len(pcm)) * 1000 / SampleRate}
+	prompt := opt.Prompt
+	if prompt == "" {
+		prompt = e.cfg.Prompt
+	}
+	if err := CheckPrompt(prompt); err != nil {
+		return res, err
+	}
 	if len(pcm) == 0 {
 		return res, ErrEmptyAudio
 	}
@@ -388,6 +424,11 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 
 	clang := C.CString(res.Language)
 	defer C.free(unsafe.Pointer(clang))
+	var cprompt *C.char
+	if prompt != "" {
+		cprompt = C.CString(prompt)
+		defer C.free(unsafe.Pointer(cprompt))
+	}
 	if win := e.windowSamples(); win < 30*SampleRate && len(audio) > win*97/100 {
 		// A model with a short window (the bundled one: 6 s) decodes without timestamps, and
 		// whisper.cpp then moves on by 30 s after each window, skipping the rest of it: when the
@@ -401,17 +442,20 @@ func (e *Engine) TranscribeLanguage(ctx context.Context, pcm []float32, lang str
 		}
 		res.Segments = []Segment{}
 		for _, p := range splitSpans(pieces, win*97/100) {
-			if err := e.decode(ctx, w, pcm[p.srcStart:p.srcEnd], false, clang, int64(p.srcStart)*1000/SampleRate, nil, &res); err != nil {
+			if err := e.decode(ctx, w, pcm[p.srcStart:p.srcEnd], false, clang, cprompt, int64(p.srcStart)*1000/SampleRate, nil, &res); err != nil {
 				return res, err
 			}
 		}
 	} else {
 		res.Segments = []Segment{}
-		if err := e.decode(ctx, w, audio, melReady, clang, 0, spans, &res); err != nil {
+		if err := e.decode(ctx, w, audio, melReady, clang, cprompt, 0, spans, &res); err != nil {
 			return res, err
 		}
 	}
 	res.Text = joinText(res.Segments)
+	if res.Words == nil {
+		res.Words = []Word{}
+	}
 	return res, nil
 }
 
@@ -445,16 +489,18 @@ func (e *Engine) windowSamples() int {
 // decode runs whisper_full on audio and appends its segments to res, their times shifted by
 // offsetMS and mapped back through spans (VAD) when given. melReady says the state already holds
 // audio's spectrogram (language detection computed it).
-func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melReady bool, clang *C.char, offsetMS int64, spans []speechSpan, res *Result) error {
+func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melReady bool, clang, prompt *C.char, offsetMS int64, spans []speechSpan, res *Result) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
 	n := C.int(len(audio))
-	if melReady {
+	if melReady && e.dtw {
 		n = 0 // whisper_full reuses the spectrogram detection computed
 	}
+	// Without DTW, whisper.cpp's token timestamps need the signal's energy, which whisper_full
+	// computes from the samples it is given: it gets them again (and recomputes the spectrogram).
 	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
-		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, w.abort)
+		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, prompt, C.bool(!e.dtw), w.abort)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
@@ -471,6 +517,7 @@ func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melRead
 		// them to the audio given.
 		t0 = max(0, min(t0, pieceMS))
 		t1 = max(t0, min(t1, pieceMS))
+		segEnd := t1
 		if spans != nil {
 			t0, t1 = mapTime(t0, spans), mapTime(t1, spans)
 		}
@@ -480,6 +527,55 @@ func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melRead
 			Text:         C.GoString(C.whisper_full_get_segment_text_from_state(w.state, ci)),
 			NoSpeechProb: float32(C.whisper_full_get_segment_no_speech_prob_from_state(w.state, ci)),
 		})
+		words := wordsOf(e.tokens(w, ci, segEnd, pieceMS))
+		trimToVoice(words, audio)
+		for k := range words {
+			if spans != nil {
+				words[k].StartMS, words[k].EndMS = mapTime(words[k].StartMS, spans), mapTime(words[k].EndMS, spans)
+			}
+			words[k].StartMS += offsetMS
+			words[k].EndMS += offsetMS
+		}
+		res.Words = append(res.Words, words...)
 	}
 	return nil
+}
+
+// tokens returns the text tokens of segment i with their times in the decoded audio (ms, within
+// 0..pieceMS): from DTW, a token runs from its t_dtw to the next one's (the last to segEnd);
+// otherwise from whisper.cpp's token t0 to t1.
+func (e *Engine) tokens(w *worker, i C.int, segEnd, pieceMS int64) []token {
+	eot := C.whisper_token_eot(e.ctx)
+	n := int(C.whisper_full_n_tokens_from_state(w.state, i))
+	toks := make([]token, 0, n)
+	for j := 0; j < n; j++ {
+		cj := C.int(j)
+		if C.whisper_full_get_token_id_from_state(w.state, i, cj) >= eot {
+			continue // special tokens: start of transcript, language, timestamps ...
+		}
+		d := C.whisper_full_get_token_data_from_state(w.state, i, cj)
+		t := token{text: C.GoString(C.whisper_full_get_token_text_from_state(e.ctx, w.state, i, cj)), p: float32(d.p)}
+		if e.dtw {
+			t.startMS = int64(d.t_dtw) * 10
+		} else {
+			t.startMS, t.endMS = int64(d.t0)*10, int64(d.t1)*10
+		}
+		toks = append(toks, t)
+	}
+	if e.dtw {
+		// t_dtw is when the token was output, that is when its sound ends: a token runs from
+		// the one before it to its own (the first from the segment's start, the last to its end).
+		prev := int64(0)
+		for k := range toks {
+			toks[k].startMS, toks[k].endMS, prev = prev, toks[k].startMS, toks[k].startMS
+		}
+		if len(toks) > 0 {
+			toks[len(toks)-1].endMS = max(toks[len(toks)-1].endMS, segEnd)
+		}
+	}
+	for k := range toks {
+		toks[k].startMS = max(0, min(toks[k].startMS, pieceMS))
+		toks[k].endMS = max(toks[k].startMS, min(toks[k].endMS, pieceMS))
+	}
+	return toks
 }

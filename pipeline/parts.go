@@ -16,6 +16,12 @@ type Transcriber interface {
 	Transcribe(ctx context.Context, pcm []float32) (asr.Result, error)
 }
 
+// PromptTranscriber is a Transcriber that also takes per-call options, whisper's initial prompt
+// among them (asr.Engine). Without it a call's Sentio-Prompt is not used.
+type PromptTranscriber interface {
+	TranscribeWith(ctx context.Context, pcm []float32, opt asr.Options) (asr.Result, error)
+}
+
 // Reasoner reasons about the sentiment of a text (reasoning.Model).
 type Reasoner interface {
 	Predict(ctx context.Context, in reasoning.Input) (reasoning.Result, error)

@@ -202,7 +202,7 @@ func Summarize(callID string, results []wire.Result) *wire.Summary {
 		sum.Utterances++
 		sum.DurationMS = max(sum.DurationMS, r.EndMS)
 		sum.Timeline = append(sum.Timeline, wire.TimelineEntry{UtteranceID: r.UtteranceID, StartMS: r.StartMS, EndMS: r.EndMS,
-			Role: r.Role, Label: r.Label, Language: r.Language})
+			Role: r.Role, Label: r.Label, Language: r.Language, LoudnessDBFS: r.LoudnessDBFS})
 		if r.Language != "" {
 			sum.Languages[r.Language]++
 		}
@@ -229,5 +229,6 @@ func Summarize(callID string, results []wire.Result) *wire.Summary {
 			ms[l] /= float64(perRole[role])
 		}
 	}
+	sum.Metrics = conversation(uniq, sum.DurationMS)
 	return sum
 }

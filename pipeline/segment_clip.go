@@ -75,6 +75,10 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 	if declared != 0 && format == audio.FormatAuto && mixed.SourceRate != declared {
 		return stages.Reject(wire.ReasonBadRate, "%s declares %d Hz but the WAV header says %d Hz", wire.HeaderRate, declared, mixed.SourceRate)
 	}
+	prompt, err := wire.PromptOf(msg.Header)
+	if err != nil {
+		return headerReject(err)
+	}
 	roleHeader := msg.Header.Get(wire.HeaderRole)
 	nroles := len(strings.Split(roleHeader, ","))
 	chans := [][]float32{mixed.Samples}
@@ -100,7 +104,7 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 		}
 		for _, c := range cuts {
 			w := &Work{CallID: callID, Mode: wire.ModeClip, Channel: ch, Role: roles[ch], Start: c.Start,
-				PCM: pcm[c.Start:c.End], Arrived: arrivedOf(it.Deps), Clip: msg.StreamSeq}
+				PCM: pcm[c.Start:c.End], Arrived: arrivedOf(it.Deps), Clip: msg.StreamSeq, Prompt: prompt}
 			w.timed(StageSegment, start)
 			s.inFlight.add(callID, 1)
 			out(stages.Item[*Work]{V: w, Deps: it.Deps, Key: callID})

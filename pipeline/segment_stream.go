@@ -45,8 +45,10 @@ type callState struct {
 	// resamplers carry each channel's resampling context from chunk to chunk (telephony rates).
 	resamplers []*chunkResampler
 	roles      []string
-	next16     int64 // position after the last applied chunk
-	lastSeen   time.Time
+	// prompt is the call's Sentio-Prompt: chunk 0's, or the latest chunk's that carries one.
+	prompt   string
+	next16   int64 // position after the last applied chunk
+	lastSeen time.Time
 	// holdUntil is set while a call first seen mid-stream waits for earlier chunks to be
 	// redelivered: every chunk is held until then (see TakeOverWait).
 	holdUntil time.Time
@@ -407,6 +409,9 @@ func (s *segmentStage) feed(st *callState, c wire.Chunk, msg *Message, deps []*s
 		}
 	}
 	st.roles = c.Roles
+	if c.Seq == 0 || c.Prompt != "" {
+		st.prompt = c.Prompt // chunk 0's, or a later chunk's that repeats or replaces it
+	}
 	start := time.Now()
 	// Telephony rates are resampled with context across chunk edges (see chunkResampler); other
 	// rates chunk by chunk.
@@ -483,7 +488,8 @@ func (s *segmentStage) emit(st *callState, ch int, utts []segment.Utterance[*sta
 			role = st.roles[ch]
 		}
 		deps := stages.DepsOf(u.Tokens)
-		w := &Work{CallID: st.callID, Mode: wire.ModeStream, Channel: ch, Role: role, Start: u.Start, PCM: u.PCM, Arrived: arrivedOf(deps)}
+		w := &Work{CallID: st.callID, Mode: wire.ModeStream, Channel: ch, Role: role, Start: u.Start, PCM: u.PCM, Arrived: arrivedOf(deps),
+			Prompt: st.prompt}
 		w.timed(StageSegment, start)
 		s.inFlight.add(st.callID, 1)
 		out(stages.Item[*Work]{V: w, Deps: deps, Key: st.callID})

@@ -28,8 +28,15 @@ func (s *asrStage) Process(ctx context.Context, worker int, it stages.Item[*Work
 	w := it.V
 	if !w.Summary {
 		start := time.Now()
+		w.Loudness = loudnessDBFS(w.PCM)
 		end := s.wd.Begin(StageASR, worker, s.limit)
-		res, err := s.t.Transcribe(ctx, w.PCM)
+		var res asr.Result
+		var err error
+		if pt, ok := s.t.(PromptTranscriber); ok && w.Prompt != "" {
+			res, err = pt.TranscribeWith(ctx, w.PCM, asr.Options{Prompt: w.Prompt})
+		} else {
+			res, err = s.t.Transcribe(ctx, w.PCM)
+		}
 		end()
 		switch {
 		case errors.Is(err, asr.ErrEmptyAudio):
@@ -125,6 +132,11 @@ func (w *Work) result(models map[string]string) *wire.Result {
 	if r.Role == "" {
 		r.Role = "unknown"
 	}
+	if w.durationSamples() > 0 {
+		l := w.Loudness
+		r.LoudnessDBFS = &l
+	}
+	r.Words = callWords(w.ASR.Words, r.StartMS, r.EndMS)
 	if w.Reason != nil {
 		r.Label = w.Reason.Label
 		r.Scores = map[string]float64{

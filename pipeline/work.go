@@ -41,6 +41,11 @@ type Work struct {
 	PCM   []float32
 	// pcmLen is len(PCM), kept after PCM is freed.
 	pcmLen int
+	// Prompt is whisper's initial prompt for the utterance (the call's Sentio-Prompt), "" for
+	// asr.prompt.
+	Prompt string
+	// Loudness is the utterance audio's RMS level in dBFS, measured before PCM is freed.
+	Loudness float64
 
 	// Summary marks the end-of-stream item that publishes the call summary.
 	Summary bool

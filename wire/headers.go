@@ -130,6 +130,8 @@ type Chunk struct {
 	// Offset is the chunk's first sample from the start of the call (per channel, at Rate), or
 	// -1 when the header is absent.
 	Offset int64
+	// Prompt is the chunk's HeaderPrompt ("" when absent).
+	Prompt string
 }
 
 // MaxSeq is the highest chunk sequence number accepted: a billion 10 ms chunks (four months),
@@ -233,6 +235,9 @@ func ParseChunk(h nats.Header, subject string) (Chunk, error) {
 		}
 	}
 	c.Roles = Roles(h.Get(HeaderRole), c.Channels)
+	if c.Prompt, err = PromptOf(h); err != nil {
+		return c, err
+	}
 	if off := h.Get(HeaderOffset); off != "" {
 		maxOff := int64(MaxCallLength/time.Second) * int64(c.Rate)
 		if c.Offset, err = strconv.ParseInt(strings.TrimSpace(off), 10, 64); err != nil || c.Offset < 0 || c.Offset > maxOff {
@@ -260,6 +265,9 @@ func (c Chunk) Header() nats.Header {
 	}
 	if c.Offset >= 0 {
 		h.Set(HeaderOffset, strconv.FormatInt(c.Offset, 10))
+	}
+	if c.Prompt != "" {
+		h.Set(HeaderPrompt, c.Prompt)
 	}
 	return h
 }

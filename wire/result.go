@@ -63,6 +63,13 @@ type Result struct {
 	Rationale string `json:"rationale,omitempty"`
 	// Evidence is the parts of the transcript that support the label.
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// Words are the transcript's words with their times in the call (from whisper's token
+	// timings), in order, within [StartMS, EndMS]; their texts joined are Transcript without its
+	// spaces. Absent when the transcript is empty.
+	Words []Word `json:"words,omitempty"`
+	// LoudnessDBFS is the utterance's loudness: the RMS level of its audio in dB relative to
+	// full scale (0 is a full-scale square wave; -100 for digital silence).
+	LoudnessDBFS *float64 `json:"loudness_dbfs,omitempty"`
 	// Models names the model of each stage and its version.
 	Models map[string]string `json:"models"`
 	// TimingsMS is the time spent in each stage, in milliseconds, and "total" from the input's
@@ -79,6 +86,18 @@ type Evidence struct {
 	End   int `json:"end"`
 	// Weight is the span's contribution to the label (higher supports it more).
 	Weight float64 `json:"weight"`
+}
+
+// Word is one word of a transcript with its place in the call.
+type Word struct {
+	// Text is the word as in the transcript, punctuation attached (each Chinese character is a
+	// word).
+	Text string `json:"text"`
+	// StartMS and EndMS place the word in the call, in milliseconds from its start.
+	StartMS int64 `json:"start_ms"`
+	EndMS   int64 `json:"end_ms"`
+	// Probability is the mean of whisper's probabilities of the word's tokens.
+	Probability float64 `json:"probability"`
 }
 
 // Summary is published on <result_subject>.<call_id>.summary when a stream ends.
@@ -99,6 +118,8 @@ type Summary struct {
 	MeanScores map[string]map[string]float64 `json:"mean_scores"`
 	// Languages counts the utterances per language.
 	Languages map[string]int `json:"languages"`
+	// Metrics are the conversation metrics of the call (see ConversationMetrics).
+	Metrics *ConversationMetrics `json:"metrics,omitempty"`
 }
 
 // TimelineEntry is one utterance in a call summary.
@@ -109,4 +130,6 @@ type TimelineEntry struct {
 	Role        string `json:"role"`
 	Label       string `json:"label,omitempty"`
 	Language    string `json:"language"`
+	// LoudnessDBFS is the utterance's loudness (Result.LoudnessDBFS), when its result has one.
+	LoudnessDBFS *float64 `json:"loudness_dbfs,omitempty"`
 }

@@ -16,8 +16,12 @@ func sampleResult() *Result {
 		Label: "positive", Scores: map[string]float64{"negative": 0.05, "neutral": 0.15, "positive": 0.8},
 		Rationale: "The speaker reports feeling better.",
 		Evidence:  []Evidence{{Text: "much better", Start: 7, End: 18, Weight: 1.2}},
-		Models:    map[string]string{"asr": "tiny", "reasoning": "ngram-v1"},
-		TimingsMS: map[string]float64{"asr": 30, "total": 45},
+		Words: []Word{{Text: "I", StartMS: 1000, EndMS: 1100, Probability: 0.9}, {Text: "feel", StartMS: 1150, EndMS: 1400, Probability: 0.8},
+			{Text: "much", StartMS: 1450, EndMS: 1700, Probability: 0.95}, {Text: "better", StartMS: 1750, EndMS: 2100, Probability: 0.9},
+			{Text: "today", StartMS: 2150, EndMS: 2500, Probability: 0.7}},
+		LoudnessDBFS: ptr(-23.5),
+		Models:       map[string]string{"asr": "tiny", "reasoning": "ngram-v1"},
+		TimingsMS:    map[string]float64{"asr": 30, "total": 45},
 	}
 }
 
@@ -37,7 +41,21 @@ func TestResultMatchesSchema(t *testing.T) {
 	if err := Validate(b); err != nil {
 		t.Fatalf("an unsupported-language result fails the schema: %v", err)
 	}
+	// Version 1 grows additively: a result without the later optional fields is still valid.
+	old := sampleResult()
+	old.Words, old.LoudnessDBFS = nil, nil
+	if b, err = MarshalResult(old); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "words") || strings.Contains(string(b), "loudness") {
+		t.Errorf("empty optional fields are encoded: %s", b)
+	}
+	if err := Validate(b); err != nil {
+		t.Fatalf("a result without words and loudness fails the schema: %v", err)
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestSchemaRejectsBrokenResults(t *testing.T) {
 	cases := map[string]func(m map[string]any){
@@ -48,6 +66,8 @@ func TestSchemaRejectsBrokenResults(t *testing.T) {
 		"unknown field":        func(m map[string]any) { m["extra"] = 1 },
 		"wrong version":        func(m map[string]any) { m["schema_version"] = "2" },
 		"missing total":        func(m map[string]any) { m["timings_ms"] = map[string]any{"asr": 1} },
+		"loudness above 0":     func(m map[string]any) { m["loudness_dbfs"] = 3.0 },
+		"word without times":   func(m map[string]any) { m["words"] = []any{map[string]any{"text": "I", "probability": 0.5}} },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -82,6 +102,28 @@ func TestSummaryMatchesSchema(t *testing.T) {
 	}
 	if err := Validate(b); err != nil {
 		t.Fatalf("summary fails the schema: %v", err)
+	}
+	s.Timeline[0].LoudnessDBFS = ptr(-20.0)
+	trend := make([]TrendEntry, 4)
+	for q := range trend {
+		trend[q] = TrendEntry{Quarter: q + 1, StartMS: int64(q) * 500, EndMS: int64(q+1) * 500, Counts: map[string]int{}}
+	}
+	trend[1].Utterances, trend[1].Counts["neutral"] = 1, 1
+	trend[1].MeanScores = map[string]float64{"negative": 0.1, "neutral": 0.8, "positive": 0.1}
+	s.Metrics = &ConversationMetrics{DurationMS: 2000, TalkMS: 2000, Roles: map[string]RoleMetrics{
+		"agent": {Utterances: 1, TalkMS: 2000, Words: 5, WordsPerMinute: 150, LoudnessDBFS: ptr(-20.0), Trend: trend}}}
+	if b, err = json.Marshal(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(b); err != nil {
+		t.Fatalf("summary with metrics fails the schema: %v\n%s", err, b)
+	}
+	s.Metrics.Roles["agent"] = RoleMetrics{Utterances: 1, Trend: trend[:2]}
+	if b, err = json.Marshal(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(b); err == nil {
+		t.Fatalf("the schema accepts a trend of two quarters: %s", b)
 	}
 }
 
