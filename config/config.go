@@ -226,6 +226,71 @@ type Reasoning struct {
 	// turns false and the systemd watchdog is no longer fed, so systemd restarts sentio (the
 	// input is redelivered, not rejected). 0 disables the deadline.
 	CallTimeout time.Duration `yaml:"call_timeout"`
+	// LLM configures the "llm" model kind (models/llm): sentiment reasoning by a language model
+	// behind an OpenAI-compatible chat-completions endpoint (llama-server, vLLM, Ollama). It is
+	// used when model_dir holds an llm manifest. Utterances (patient speech) go to url and nowhere
+	// else.
+	LLM LLM `yaml:"llm"`
+}
+
+// LLM configures the endpoint of the "llm" reasoning kind, its limits and its fallback.
+type LLM struct {
+	// URL is the API base of the OpenAI-compatible endpoint, e.g. http://gpu1:8080/v1 (requests
+	// go to <url>/chat/completions). Use https:// when it is not on the same machine.
+	URL string `yaml:"url"`
+	// Model is the model name sent with each request (vLLM and Ollama serve by name;
+	// llama-server ignores it).
+	Model string `yaml:"model"`
+	// APIKey is sent as a bearer token (llama-server --api-key, vLLM --api-key). Never printed
+	// or logged; prefer SENTIO_REASONING_LLM_API_KEY to the configuration file.
+	APIKey string `yaml:"api_key" secret:"true"`
+	// TLS configures TLS to an https:// url.
+	TLS LLMTLS `yaml:"tls"`
+	// Timeout bounds one request; an endpoint slower than that is not waited for again: the
+	// utterance goes to the fallback model.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrent is the most requests in flight to the endpoint at once (raise
+	// pipeline.reason_workers to use them).
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// Retries is how many times a request refused by the network or answered 429 or 5xx is sent
+	// again, after retry_backoff, doubling each time.
+	Retries int `yaml:"retries"`
+	// RetryBackoff is the wait before the first retry.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// BreakerFailures is how many requests failing in a row (unreachable, timed out, 429 or 5xx
+	// after their retries) open the circuit breaker: while it is open, utterances go straight to
+	// the fallback model.
+	BreakerFailures int `yaml:"breaker_failures"`
+	// BreakerOpen is how long the breaker stays open before one request tries the endpoint again.
+	BreakerOpen time.Duration `yaml:"breaker_open"`
+	// FallbackDir is the model directory that answers when the endpoint is down, slow past
+	// timeout, its answer malformed or the breaker open (the result's models.reasoning names
+	// it). Empty: no fallback, the utterance fails and its input is retried (then DLQ).
+	FallbackDir string `yaml:"fallback_dir"`
+	// FewShot is how many training examples of the utterance's language the prompt shows (at
+	// most the model directory's, 6 per language in models/llm).
+	FewShot int `yaml:"few_shot"`
+	// ContextUtterances is how many previous utterances of the call (the most recent ones, at
+	// most context_chars characters together) the prompt shows as context; 0: none.
+	ContextUtterances int `yaml:"context_utterances"`
+	// ContextChars bounds the characters of the context utterances.
+	ContextChars int `yaml:"context_chars"`
+	// TopLogprobs is how many candidate tokens per position the answer's log-probabilities carry;
+	// the label scores are read from them. 0 asks for none: results then say scores_available:
+	// false.
+	TopLogprobs int `yaml:"top_logprobs"`
+	// MaxTokens bounds the answer's length in tokens.
+	MaxTokens int `yaml:"max_tokens"`
+}
+
+// LLMTLS configures TLS to the LLM endpoint.
+type LLMTLS struct {
+	// CA is a PEM file of certificate authorities to trust; empty: the system's.
+	CA string `yaml:"ca"`
+	// Cert is a client certificate (PEM), for endpoints that require mutual TLS.
+	Cert string `yaml:"cert"`
+	// Key is the key (PEM) of cert.
+	Key string `yaml:"key"`
 }
 
 // Log configures logging.

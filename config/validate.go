@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"reflect"
@@ -137,6 +138,13 @@ func (c *Config) Validate() error {
 	if n.MaxAckPending > 0 && c.Pipeline.MaxCallChunks > 0 && n.MaxAckPending < 2*c.Pipeline.MaxCallChunks {
 		bad("nats.max_ack_pending", fmt.Sprintf("is %d, less than twice pipeline.max_call_chunks (%d): one call at its bound could stall a partition (allowed: at least %d, or lower pipeline.max_call_chunks)",
 			n.MaxAckPending, c.Pipeline.MaxCallChunks, 2*c.Pipeline.MaxCallChunks))
+	}
+	if t := c.Reasoning.LLM.TLS; (t.Cert == "") != (t.Key == "") {
+		key := "reasoning.llm.tls.cert"
+		if t.Cert != "" {
+			key = "reasoning.llm.tls.key"
+		}
+		bad(key, "is empty while the other of reasoning.llm.tls.cert and reasoning.llm.tls.key is set (allowed: both, for mutual TLS, or neither)")
 	}
 	if c.ASR.Language != "" && !slices.Contains(c.ASR.Languages, c.ASR.Language) {
 		bad("asr.language", fmt.Sprintf("%q is not in asr.languages (allowed: empty to detect, or one of %s)", c.ASR.Language, strings.Join(c.ASR.Languages, ", ")))
@@ -329,3 +337,24 @@ var WhisperLanguages = []string{
 	"ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln", "ha",
 	"ba", "jw", "su", "yue",
 }
+
+// llmRules are the rules of the reasoning.llm keys, added to rules.
+var llmRules = map[string]rule{
+	"reasoning.llm.url": {"empty, or the endpoint's API base: http://host:port/v1 or https://...", func(v reflect.Value) string {
+		u, err := url.Parse(v.String())
+		return ifBad(v.String() == "" || (err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""), v)
+	}},
+	"reasoning.llm.timeout":            durMin(100 * time.Millisecond),
+	"reasoning.llm.max_concurrent":     intMin(1),
+	"reasoning.llm.retries":            intRange(0, 10),
+	"reasoning.llm.retry_backoff":      durMin(0),
+	"reasoning.llm.breaker_failures":   intMin(1),
+	"reasoning.llm.breaker_open":       durMin(time.Second),
+	"reasoning.llm.few_shot":           intRange(0, 32),
+	"reasoning.llm.context_utterances": intRange(0, 32),
+	"reasoning.llm.context_chars":      intMin(0),
+	"reasoning.llm.top_logprobs":       intRange(0, 20),
+	"reasoning.llm.max_tokens":         intMin(16),
+}
+
+func init() { maps.Copy(rules, llmRules) }
