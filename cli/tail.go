@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,29 +15,68 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
+// tailFlags are the flags of `sentio tail`.
+type tailFlags struct {
+	nats                    natsFlags
+	callID, subject, stream string
+	json, fromStart         bool
+	byCall, noText          bool
+	color                   string
+	roles, labels, langs    []string
+	count                   int
+	timeout                 time.Duration
+}
+
+// view checks the flags that need no connection and returns the filter and the view printing
+// to w.
+func (f *tailFlags) view(w io.Writer) (*tailFilter, *tailView, error) {
+	if f.callID != "" {
+		if err := wire.ValidCallID(f.callID); err != nil {
+			return nil, nil, fmt.Errorf("--call-id: %w", err)
+		}
+	}
+	if f.json && (f.byCall || f.noText) {
+		return nil, nil, errors.New("--by-call and --no-text are for the readable output; --json prints whole results (leave one out)")
+	}
+	pal, err := newPalette(f.color)
+	if err != nil {
+		return nil, nil, err
+	}
+	filter, err := newTailFilter(f.roles, f.labels, f.langs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return filter, &tailView{w: w, pal: pal, json: f.json, byCall: f.byCall, noText: f.noText}, nil
+}
+
 // newTailCmd builds `sentio tail`.
 func newTailCmd() *cobra.Command {
-	var flags struct {
-		nats                    natsFlags
-		callID, subject, stream string
-		json, fromStart         bool
-		count                   int
-		timeout                 time.Duration
-	}
+	var flags tailFlags
 	cmd := &cobra.Command{
 		Use:   "tail [flags]",
 		Short: "Print results as they arrive",
 		Long: "Print sentio's results as they arrive on <result_subject>.> (or one call's with --call-id): one readable\n" +
 			"line per utterance and per call summary, or the full JSON with --json. With --call-id the call's earlier\n" +
-			"results are printed too (--from-start does that for every call). It exits after --count results, after\n" +
-			"--timeout, or on Ctrl-C; when --count is given and the timeout comes first, the exit status is 1.\n\n" +
+			"results are printed too (--from-start does that for every call). It exits after --count results or\n" +
+			"summaries printed, after --timeout, or on Ctrl-C; when --count is given and the timeout comes first, the\n" +
+			"exit status is 1.\n\n" +
+			"Labels are coloured (negative red, neutral blue, positive green) when stdout is a terminal and NO_COLOR is\n" +
+			"unset (--color). --by-call groups the lines under a header per call, with a shortened transcript.\n" +
+			"Transcripts and rationales are health data: --no-text leaves them out. --role, --label and --language\n" +
+			"(comma-separated or repeated) show only the results that match each given one; a call's summary is then\n" +
+			"shown when one of its results was.\n\n" +
 			"It connects to the daemon's NATS server, found in the daemon's configuration (--config, SENTIO_*), as the\n" +
 			"user subscriber: with the embedded server, with the credentials in <state_dir>/auth/subscriber.nk.",
 		Example: "  sentio tail\n" +
-			"  sentio tail --call-id call-42 --json --count 5 --timeout 30s",
+			"  sentio tail --call-id call-42 --json --count 5 --timeout 30s\n" +
+			"  sentio tail --by-call --no-text --role patient --label negative",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := flags
+			filter, view, err := f.view(cmd.OutOrStdout())
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			nc, js, cfg, err := f.nats.dial("sentio tail", daemon.UserSubscriber)
 			if err != nil {
 				return err
@@ -74,7 +111,6 @@ func newTailCmd() *cobra.Command {
 				return err
 			}
 			go func() { <-ctx.Done(); it.Stop() }()
-			out := cmd.OutOrStdout()
 			n := 0
 			for f.count <= 0 || n < f.count {
 				m, err := it.Next()
@@ -84,12 +120,12 @@ func newTailCmd() *cobra.Command {
 					}
 					return err
 				}
-				n++
-				if f.json {
-					fmt.Fprintln(out, strings.TrimSpace(string(m.Data())))
+				r, s, err := decodeTail(m.Subject(), m.Data())
+				if (r != nil && !filter.result(r)) || (s != nil && !filter.summary(s)) {
 					continue
 				}
-				printReadable(out, m.Subject(), m.Data())
+				n++
+				view.message(m.Subject(), m.Data(), r, s, err)
 			}
 			if f.count > 0 && n < f.count {
 				if cmd.Context().Err() != nil {
@@ -105,59 +141,16 @@ func newTailCmd() *cobra.Command {
 	flags.nats.add(fl, daemon.UserSubscriber)
 	fl.StringVar(&flags.callID, "call-id", "", "only this call (its earlier results included)")
 	fl.BoolVar(&flags.json, "json", false, "print each result's full JSON (one per line)")
-	fl.IntVar(&flags.count, "count", 0, "exit after this many results (0: no limit)")
+	fl.IntVar(&flags.count, "count", 0, "exit after printing this many results and summaries (0: no limit)")
 	fl.DurationVar(&flags.timeout, "timeout", 0, "exit after this long (0: no limit)")
+	fl.StringVar(&flags.color, "color", "auto", "colour labels: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
+	fl.BoolVar(&flags.byCall, "by-call", false, "group the lines under a header per call: time, role, label, language, shortened transcript")
+	fl.BoolVar(&flags.noText, "no-text", false, "leave transcripts and rationales out (readable output)")
+	fl.StringSliceVar(&flags.roles, "role", nil, "only results of these speaker roles, e.g. patient,clinician (repeatable)")
+	fl.StringSliceVar(&flags.labels, "label", nil, "only results with these labels: negative, neutral, positive, unsupported (repeatable)")
+	fl.StringSliceVar(&flags.langs, "language", nil, "only results in these languages (ISO 639-1, e.g. en,vi; repeatable)")
 	fl.BoolVar(&flags.fromStart, "from-start", false, "print the results already in the stream too")
 	fl.StringVar(&flags.subject, "subject", def.NATS.ResultSubject, "result subject prefix (nats.result_subject)")
 	fl.StringVar(&flags.stream, "stream", def.NATS.ResultStream, "result stream (nats.result_stream)")
 	return cmd
-}
-
-// printReadable prints one result or summary as a line people read.
-func printReadable(w io.Writer, subject string, data []byte) {
-	if strings.HasSuffix(subject, "."+wire.SummarySuffix) {
-		var s wire.Summary
-		if err := json.Unmarshal(data, &s); err != nil {
-			fmt.Fprintf(w, "%s: undecodable summary: %v\n", subject, err)
-			return
-		}
-		fmt.Fprintf(w, "%s  SUMMARY  %d utterances over %.1fs  %s\n", s.CallID, s.Utterances, float64(s.DurationMS)/1000, counts(s.Counts))
-		return
-	}
-	var r wire.Result
-	if err := json.Unmarshal(data, &r); err != nil {
-		fmt.Fprintf(w, "%s: undecodable result: %v\n", subject, err)
-		return
-	}
-	fmt.Fprintln(w, readable(&r))
-}
-
-func readable(r *wire.Result) string {
-	label := "—"
-	if r.Label != "" {
-		label = fmt.Sprintf("%s %.2f", r.Label, r.Scores[r.Label])
-	} else if !r.LanguageSupported {
-		label = "unsupported language"
-	}
-	lang := r.Language
-	if lang == "" {
-		lang = "??"
-	}
-	span := fmt.Sprintf("%.1f–%.1fs", float64(r.StartMS)/1000, float64(r.EndMS)/1000)
-	s := fmt.Sprintf("%s  %s  %-8s %-13s  %s %.2f (%s)  %-14s  %q",
-		r.CallID, r.UtteranceID, r.Role, span, lang, r.LanguageConfidence, r.LanguageSource, label, r.Transcript)
-	if r.Rationale != "" {
-		s += "  — " + r.Rationale
-	}
-	return s
-}
-
-func counts(c map[string]int) string {
-	var parts []string
-	for _, l := range append(append([]string(nil), wire.Labels...), "unsupported") {
-		if c[l] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", l, c[l]))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
