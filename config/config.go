@@ -19,7 +19,7 @@ type Config struct {
 	Reasoning Reasoning `yaml:"reasoning"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
-	// HTTP configures the health and metrics endpoint.
+	// HTTP configures the health, metrics and console endpoint.
 	HTTP HTTP `yaml:"http"`
 	// StateDir holds the embedded NATS server's JetStream store and other local state.
 	StateDir string `yaml:"state_dir"`
@@ -304,8 +304,20 @@ type Log struct {
 	IncludeText bool `yaml:"include_text"`
 }
 
-// HTTP configures the health and metrics endpoint.
+// HTTP configures the health, metrics and console endpoint.
 type HTTP struct {
 	// Listen is the address of /healthz, /readyz and /metrics; empty disables it.
 	Listen string `yaml:"listen"`
+	// Console serves the operator console on listen at /console/: the calls in progress and
+	// recently ended with their utterances, transcripts, evidence and summaries, the DLQ, and
+	// model, health and throughput figures, updated live (see "Operator console" in README.md).
+	// The console shows transcripts (health data): a listen address beyond loopback needs
+	// console_token.
+	Console bool `yaml:"console"`
+	// ConsoleToken is the bearer token the console's data requires (Authorization: Bearer
+	// <token>; the page asks for it). Required when console is on and listen is not a loopback
+	// address; empty on loopback lets every local user in. Set it in the environment
+	// (SENTIO_HTTP_CONSOLE_TOKEN, e.g. from systemd's EnvironmentFile) rather than in a file
+	// others can read.
+	ConsoleToken string `yaml:"console_token" secret:"true"`
 }

@@ -62,23 +62,24 @@ var rules = map[string]rule{
 		}
 		return ""
 	}},
-	"asr.max_duration":         durMin(0),
-	"asr.call_timeout":         durZeroOrMin(time.Second),
-	"langid.languages":         langList(),
-	"langid.min_chars":         intMin(0),
-	"langid.whisper_weight":    {"0 to 1", func(v reflect.Value) string { return ifBad(v.Float() >= 0 && v.Float() <= 1, v) }},
-	"reasoning.model_dir":      nonEmpty("a directory"),
-	"reasoning.provider":       oneOf("cpu", "cuda", "auto"),
-	"reasoning.threads":        intMin(0),
-	"reasoning.max_batch":      intMin(1),
-	"reasoning.max_wait":       durMin(0),
-	"reasoning.ort_library":    nonEmpty("a file name (searched in the library path) or a path"),
-	"reasoning.call_timeout":   durZeroOrMin(time.Second),
-	"log.level":                oneOf("debug", "info", "warn", "error"),
-	"log.format":               oneOf("auto", "text", "json"),
-	"http.listen":              hostPort(true),
-	"state_dir":                nonEmpty("a directory"),
-	"shutdown_timeout":         durMin(time.Second),
+	"asr.max_duration":       durMin(0),
+	"asr.call_timeout":       durZeroOrMin(time.Second),
+	"langid.languages":       langList(),
+	"langid.min_chars":       intMin(0),
+	"langid.whisper_weight":  {"0 to 1", func(v reflect.Value) string { return ifBad(v.Float() >= 0 && v.Float() <= 1, v) }},
+	"reasoning.model_dir":    nonEmpty("a directory"),
+	"reasoning.provider":     oneOf("cpu", "cuda", "auto"),
+	"reasoning.threads":      intMin(0),
+	"reasoning.max_batch":    intMin(1),
+	"reasoning.max_wait":     durMin(0),
+	"reasoning.ort_library":  nonEmpty("a file name (searched in the library path) or a path"),
+	"reasoning.call_timeout": durZeroOrMin(time.Second),
+	"log.level":              oneOf("debug", "info", "warn", "error"),
+	"log.format":             oneOf("auto", "text", "json"),
+	"http.listen":            hostPort(true),
+	"http.console_token":     consoleToken(),
+	"state_dir":              nonEmpty("a directory"),
+	"shutdown_timeout":       durMin(time.Second),
 }
 
 // Validate checks every key against its rule and the keys against each other. The error is
@@ -152,6 +153,9 @@ func (c *Config) Validate() error {
 	if c.HTTP.Listen != "" && c.NATS.Embedded && c.HTTP.Listen == c.NATS.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0") {
 		bad("http.listen", fmt.Sprintf("%q is also nats.listen (allowed: a different address)", c.HTTP.Listen))
 	}
+	if c.HTTP.Console && c.HTTP.ConsoleToken == "" && c.HTTP.Listen != "" && !LoopbackAddr(c.HTTP.Listen) {
+		bad("http.console_token", fmt.Sprintf("is empty while http.console is on and http.listen %q is not a loopback address: anyone who reaches it could read transcripts (allowed: a token of at least 16 characters, e.g. from openssl rand -hex 32, in SENTIO_HTTP_CONSOLE_TOKEN; or http.listen on 127.0.0.1, [::1] or localhost)", c.HTTP.Listen))
+	}
 	return errs.asError()
 }
 
@@ -185,6 +189,16 @@ func LoopbackAddr(hostPort string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// consoleToken checks http.console_token, a secret: the message never repeats it.
+func consoleToken() rule {
+	return rule{"empty, or at least 16 characters without spaces", func(v reflect.Value) string {
+		if t := v.String(); t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+			return "is too short or has spaces"
+		}
+		return ""
+	}}
 }
 
 func ifBad(ok bool, v reflect.Value) string {

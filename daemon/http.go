@@ -14,9 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// startHTTP serves /healthz, /readyz and /metrics on addr; it returns the server and the address
-// it actually listens on (addr may use port 0).
-func startHTTP(addr string, d *state, reg *prometheus.Registry, log *slog.Logger) (*http.Server, net.Addr, error) {
+// startHTTP serves /healthz, /readyz and /metrics on addr, and the operator console under
+// /console/ when console is not nil; it returns the server and the address it actually listens
+// on (addr may use port 0).
+func startHTTP(addr string, d *state, reg *prometheus.Registry, log *slog.Logger, console http.Handler) (*http.Server, net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("http.listen %s: %w (set http.listen or SENTIO_HTTP_LISTEN to a free address, or empty to disable)", addr, err)
@@ -40,6 +41,10 @@ func startHTTP(addr string, d *state, reg *prometheus.Registry, log *slog.Logger
 		ErrorHandling:     promhttp.ContinueOnError, // one failing collector must not hide the rest
 		EnableOpenMetrics: true,
 	}))
+	if console != nil {
+		mux.Handle("/console/", console)
+		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

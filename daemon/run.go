@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/console"
 )
 
 // Options are what [Run] needs besides the configuration.
@@ -157,13 +159,23 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 	// Health and metrics first, so that operators can see why sentio is not ready yet.
 	reg := newRegistry(opts)
 	registerLifecycle(reg, d)
+	var con *console.Console
 	if cfg.HTTP.Listen != "" {
-		srv, addr, err := startHTTP(cfg.HTTP.Listen, d, reg, log)
+		var handler http.Handler
+		if cfg.HTTP.Console {
+			con = newConsole(cfg, d, reg, opts, log)
+			handler = con.Handler()
+		}
+		srv, addr, err := startHTTP(cfg.HTTP.Listen, d, reg, log, handler)
 		if err != nil {
 			return err
 		}
 		defer stopHTTP(srv)
 		log.Info("http listening", "addr", addr.String())
+		if con != nil {
+			defer con.Close() // before the server stops: it ends the browsers' event streams
+			log.Info("console serving", "url", "http://"+addr.String()+console.Prefix, "token_required", cfg.HTTP.ConsoleToken != "")
+		}
 	}
 
 	var ns *embedded
@@ -228,6 +240,9 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options
 		if err := ns.setupSubscribers(ctx, cfg); err != nil {
 			log.Error("subscribers cannot read the results stream", "err", err)
 		}
+	}
+	if con != nil {
+		con.Start(js) // once the components made the streams it reads
 	}
 	log.Info("ready", "startup", time.Since(began).Round(time.Millisecond).String())
 	n.send("READY=1\nSTATUS=ready")
