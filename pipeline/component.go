@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sentio-health/sentio/asr"
 	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
@@ -171,6 +173,9 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	}
 	c.bus = bus.New(env.JetStream, c.cfg.NATS, c.log)
 	c.bus.RegisterMetrics(env.Metrics)
+	if mc, ok := c.parts.Reasoner.(prometheus.Collector); ok && env.Metrics != nil {
+		env.Metrics.MustRegister(mc) // the llm kind's sentio_reasoning_llm_*
+	}
 	cons, err := bus.Setup(ctx, env.JetStream, c.cfg.NATS)
 	if err != nil {
 		return err

@@ -211,6 +211,9 @@ func Summarize(callID string, results []wire.Result) *wire.Summary {
 			continue
 		}
 		sum.Counts[r.Label]++
+		if r.Scores == nil {
+			continue // no probabilities (scores_available: false): not in the role's mean
+		}
 		ms := sum.MeanScores[r.Role]
 		if ms == nil {
 			ms = map[string]float64{}

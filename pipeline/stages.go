@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/sentio-health/sentio/asr"
@@ -81,6 +82,8 @@ type reasonStage struct {
 	r     Reasoner
 	wd    *stages.Watchdog
 	limit time.Duration
+	// history holds the calls' previous utterances for models that read context (nil: none).
+	history *callHistory
 }
 
 var _ stages.Stage[*Work] = (*reasonStage)(nil)
@@ -92,13 +95,22 @@ func (s *reasonStage) Process(ctx context.Context, worker int, it stages.Item[*W
 	if !w.Summary && w.Lang.Supported && w.ASR.Text != "" {
 		start := time.Now()
 		end := s.wd.Begin(StageReason, worker, s.limit)
-		res, err := s.r.Predict(ctx, reasoning.Input{Text: w.ASR.Text, Lang: w.Lang.Language})
+		in := reasoning.Input{Text: w.ASR.Text, Lang: w.Lang.Language}
+		if s.history != nil {
+			in.Context = s.history.before(w.CallID, w.Start, w.Channel)
+		}
+		res, err := s.r.Predict(ctx, in)
 		end()
 		if err != nil {
 			return fmt.Errorf("reasoning: %w", err)
 		}
 		w.Reason = &res
 		w.timed(StageReason, start)
+		if s.history != nil {
+			s.history.add(w.CallID, w.Start, w.Channel, w.ASR.Text)
+		}
+	} else if w.Summary && s.history != nil {
+		s.history.forget(w.CallID)
 	}
 	out(it)
 	return nil
@@ -139,10 +151,19 @@ func (w *Work) result(models map[string]string) *wire.Result {
 	r.Words = callWords(w.ASR.Words, r.StartMS, r.EndMS)
 	if w.Reason != nil {
 		r.Label = w.Reason.Label
-		r.Scores = map[string]float64{
-			reasoning.Negative: w.Reason.Scores.Negative,
-			reasoning.Neutral:  w.Reason.Scores.Neutral,
-			reasoning.Positive: w.Reason.Scores.Positive,
+		if w.Reason.NoScores {
+			r.ScoresAvailable = new(false)
+		} else {
+			r.Scores = map[string]float64{
+				reasoning.Negative: w.Reason.Scores.Negative,
+				reasoning.Neutral:  w.Reason.Scores.Neutral,
+				reasoning.Positive: w.Reason.Scores.Positive,
+			}
+		}
+		if w.Reason.Model != "" {
+			// Another model answered (an LLM's fallback): the result names it.
+			r.Models = maps.Clone(models)
+			r.Models["reasoning"] = w.Reason.Model
 		}
 		r.Rationale = w.Reason.Rationale
 		for _, e := range w.Reason.Evidence {

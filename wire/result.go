@@ -57,8 +57,11 @@ type Result struct {
 	LanguageSource string `json:"language_source"`
 	// Label is negative, neutral or positive; empty when the language is not supported.
 	Label string `json:"label,omitempty"`
-	// Scores is the probability of each label.
+	// Scores is the probability of each label; absent when ScoresAvailable is false.
 	Scores map[string]float64 `json:"scores,omitempty"`
+	// ScoresAvailable is false (and Scores absent) when the reasoning model gave no label
+	// probabilities (an LLM endpoint without log-probabilities); absent means true.
+	ScoresAvailable *bool `json:"scores_available,omitempty"`
 	// Rationale explains the label in a sentence.
 	Rationale string `json:"rationale,omitempty"`
 	// Evidence is the parts of the transcript that support the label.

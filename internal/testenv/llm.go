@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,6 +46,8 @@ type LLMServer struct {
 	URL string
 	// Addr is host:port.
 	Addr string
+	// Stop kills the server and waits for it to exit (the test's end does too).
+	Stop func()
 }
 
 // StartLLMServer starts llama-server (Debian's llama.cpp) with the tiny model on a free port,
@@ -72,11 +75,15 @@ func StartLLMServer(t testing.TB, slots int, extra ...string) *LLMServer {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		logf.Close()
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+			logf.Close()
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/health")
@@ -96,5 +103,5 @@ func StartLLMServer(t testing.TB, slots int, extra ...string) *LLMServer {
 			t.Fatal("testenv: llama-server did not become healthy within 60 s")
 		}
 	}
-	return &LLMServer{URL: "http://" + addr + "/v1", Addr: addr}
+	return &LLMServer{URL: "http://" + addr + "/v1", Addr: addr, Stop: stop}
 }
