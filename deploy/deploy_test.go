@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	grafana "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sentio-health/sentio/internal/testenv"
@@ -151,6 +155,42 @@ func TestDashboardStructure(t *testing.T) {
 	if n < 10 {
 		t.Errorf("%d panels; want the issue's figures (throughput, latency per stage, in flight, DLQ by reason, partitions, model errors, readiness)", n)
 	}
+}
+
+// The dashboard matches Grafana's dashboard schema, as generated into the Grafana Foundation SDK's
+// types (the dashboard and the panel plugins' options and queries): a misspelled or misplaced
+// key, a value of the wrong type or a required field left out fails here.
+func TestDashboardMatchesGrafanaSchema(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	raw, err := os.ReadFile("grafana/sentio.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	//lint:ignore SA1019 the file is the classic JSON model (schemaVersion 39) that every Grafana from 10 on imports; dashboardv2 is Grafana 12's new, opt-in format
+	var d grafana.Dashboard
+	if err := d.UnmarshalJSONStrict(raw); failed(err) {
+		t.Fatalf("grafana/sentio.json does not match Grafana's dashboard schema:\n%v", err)
+	}
+	if err := d.Validate(); failed(err) {
+		t.Fatalf("grafana/sentio.json breaks a constraint of Grafana's dashboard schema:\n%v", err)
+	}
+	// The check can fail: a misspelled panel key is refused.
+	//lint:ignore SA1019 as above
+	var bad grafana.Dashboard
+	if err := bad.UnmarshalJSONStrict([]byte(`{"schemaVersion": 39, "templating": {"list": []}, "annotations": {"list": []},
+		"panels": [{"type": "timeseries", "id": 1, "titel": "x"}]}`)); !failed(err) {
+		t.Error("a panel with a misspelled key passed the strict schema check")
+	}
+}
+
+// failed reports whether err, from the SDK's strict decoding or validation, holds an error: the
+// SDK returns an empty cog.BuildErrors, not nil, when there is none.
+func failed(err error) bool {
+	var be cog.BuildErrors
+	if errors.As(err, &be) {
+		return len(be) > 0
+	}
+	return err != nil
 }
 
 // Every alert has a severity, a summary and a description.
