@@ -76,6 +76,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := browser(t)
 	run(t, ctx, "open the console", chromedp.Navigate(base+"/console/#/calls"))
 	waitJS(t, ctx, "the token form", `!document.getElementById('login').hidden`, 30*time.Second)
+	screenshot(t, ctx, artifacts, "token.png")
 	run(t, ctx, "log in", chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Click(chromedp.CSS("#login-form button")))
 	waitJS(t, ctx, "the event stream", `document.getElementById('conn').dataset.state === 'open'`, 30*time.Second)
 	waitJS(t, ctx, "the token form to go", `getComputedStyle(document.getElementById('login')).display === 'none'`, 10*time.Second)
