@@ -28,7 +28,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAnalyzeCmd(), newConfigCmd(), newEvalCmd(), newModelsCmd(), newPublishCmd(), newReasonCmd(),
+	root.AddCommand(newAnalyzeCmd(), newConfigCmd(), newEvalCmd(), newModelsCmd(), newPublishCmd(), newReasonCmd(), newRedactCmd(),
 		newRunCmd(), newTailCmd(), newTranscribeCmd(), newVersionCmd())
 	return root
 }

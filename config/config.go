@@ -17,6 +17,8 @@ type Config struct {
 	LangID LangID `yaml:"langid"`
 	// Reasoning configures the sentiment reasoning model.
 	Reasoning Reasoning `yaml:"reasoning"`
+	// Redact configures the redaction of personal and health identifiers in results.
+	Redact Redact `yaml:"redact"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
 	// HTTP configures the health, metrics and console endpoint.
@@ -291,6 +293,26 @@ type LLMTLS struct {
 	Cert string `yaml:"cert"`
 	// Key is the key (PEM) of cert.
 	Key string `yaml:"key"`
+}
+
+// Redact configures the redaction of personal and health identifiers (PHI/PII) in the
+// transcript, rationale and evidence of each result (see "Redaction" in README.md).
+type Redact struct {
+	// Mode is off (results as transcribed), redact (each entity replaced by its type in
+	// brackets, e.g. [PHONE], and listed in the result's redaction.entities) or tag (the text
+	// kept, the entities listed). The rules are heuristics: redact lowers, not removes, the
+	// health data in results.
+	Mode string `yaml:"mode"`
+	// Types are the entity types found: PHONE, DATE, TIME, AGE, ID, AMOUNT, NUMBER, EMAIL, URL,
+	// NAME.
+	Types []string `yaml:"types"`
+	// ReasonOn is the text the sentiment model reads: original (the transcript as heard; labels
+	// do not change with redaction) or redacted (the model never sees the entities).
+	ReasonOn string `yaml:"reason_on"`
+	// MinSpokenDigits is the shortest run of spoken number words ("oh nine one") that is
+	// redacted as a number without a word around it that makes it a date, time, age or amount;
+	// a single "one" in "one more thing" is never redacted. Digits are always redacted.
+	MinSpokenDigits int `yaml:"min_spoken_digits"`
 }
 
 // Log configures logging.

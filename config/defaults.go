@@ -92,6 +92,14 @@ func Defaults() Config {
 				MaxTokens:       512,
 			},
 		},
+		// Results leave the boundary of the audio (dashboards, subscribers, the results stream
+		// kept for nats.max_age) and sentiment needs none of the identifiers: redact by default.
+		Redact: Redact{
+			Mode:            "redact",
+			Types:           append([]string(nil), EntityTypes...),
+			ReasonOn:        "original",
+			MinSpokenDigits: 3,
+		},
 		Log:             Log{Level: "info", Format: "auto"},
 		HTTP:            HTTP{Listen: "127.0.0.1:9464"},
 		ShutdownTimeout: 30 * time.Second,

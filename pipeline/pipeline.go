@@ -11,8 +11,9 @@
 //	  - asr: whisper.cpp transcript and whisper's language probabilities;
 //	  - langid: lingua-go fused with whisper; unsupported languages skip reasoning;
 //	  - reason: label, scores, rationale and evidence from the ONNX model;
-//	  - publish: the result JSON with Nats-Msg-Id = utterance id, waiting for the PubAck; at the end
-//	    of a stream, the call summary.
+//	  - publish: the texts redacted or tagged (redact.mode, package redact), the result JSON with
+//	    Nats-Msg-Id = utterance id, waiting for the PubAck; at the end of a stream, the call
+//	    summary.
 package pipeline
 
 import (
@@ -71,6 +72,8 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 			calls.add(it.V.CallID, -1)
 		}
 	}
+	// With redact.reason_on: redacted the model reads the texts redacted.
+	parts.Reasoner = newRedaction(cfg.Redact).reasoner(parts.Reasoner)
 	seg := newSegmentStage(cfg, parts, dlq, calls, log, m)
 	wd := stages.NewWatchdog(log, sm)
 	p := stages.New[*Work](sm,

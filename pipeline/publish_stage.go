@@ -25,13 +25,15 @@ type publishStage struct {
 	dedupe time.Duration
 	log    *slog.Logger
 	m      *metrics
+	// red redacts or tags the results' texts (nil: redact.mode off).
+	red *redaction
 }
 
 var _ stages.Stage[*Work] = (*publishStage)(nil)
 
 func newPublishStage(cfg *config.Config, parts Parts, sink Sink, calls *callCounter, log *slog.Logger, m *metrics) *publishStage {
 	return &publishStage{sink: sink, models: parts.Models, resultPfx: bus.NamesOf(cfg.NATS).ResultSubject, includeText: cfg.Log.IncludeText, dedupe: bus.DuplicateWindow(cfg.NATS),
-		calls: calls, log: log, m: m}
+		calls: calls, log: log, m: m, red: newRedaction(cfg.Redact)}
 }
 
 func (s *publishStage) Name() string { return StagePublish }
@@ -61,6 +63,7 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	}
 	start := time.Now()
 	r := w.result(s.models)
+	s.red.apply(r)
 	if s.replayed(w, it.Deps) {
 		done, err := s.published(ctx, r)
 		if err != nil {

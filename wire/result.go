@@ -1,7 +1,9 @@
 package wire
 
 // SchemaVersion is the version of the result and summary JSON; it changes only with an
-// incompatible change, and schema/result.v<SchemaVersion>.json describes it.
+// incompatible change (a field removed, renamed or retyped, or a meaning changed: version "2"),
+// and schema/result.v<SchemaVersion>.json describes it. New optional fields (like redaction)
+// keep version "1": consumers must ignore fields they do not know.
 const SchemaVersion = "1"
 
 // The sentiment labels: Result.Label, the keys of Result.Scores and of a summary's counts and
@@ -78,6 +80,41 @@ type Result struct {
 	// TimingsMS is the time spent in each stage, in milliseconds, and "total" from the input's
 	// arrival to publication.
 	TimingsMS map[string]float64 `json:"timings_ms"`
+	// Redaction lists the personal and health identifiers found in the texts of the result;
+	// absent when redact.mode is off.
+	Redaction *Redaction `json:"redaction,omitempty"`
+}
+
+// Redaction modes (redact.mode).
+const (
+	// RedactionRedact means each entity was replaced by its type in brackets ("[PHONE]").
+	RedactionRedact = "redact"
+	// RedactionTag means the texts are as transcribed and the entities only listed.
+	RedactionTag = "tag"
+)
+
+// Redaction says how the texts of a result were redacted and where its entities are.
+type Redaction struct {
+	// Mode is redact or tag.
+	Mode string `json:"mode"`
+	// ReasonOn is the text the sentiment model read: original or redacted.
+	ReasonOn string `json:"reason_on"`
+	// Entities are the entities found, in the texts as published: with mode redact each spans
+	// its placeholder.
+	Entities []Entity `json:"entities"`
+}
+
+// Entity is one personal or health identifier in a text of a result.
+type Entity struct {
+	// Type is PHONE, DATE, TIME, AGE, ID, AMOUNT, NUMBER, EMAIL, URL or NAME.
+	Type string `json:"type"`
+	// Field is the text it is in: transcript, rationale, or evidence[i] (the i-th evidence
+	// span's text, from 0).
+	Field string `json:"field"`
+	// Start and End are code-point (rune) offsets into that text, End exclusive, as evidence
+	// offsets are.
+	Start int `json:"start"`
+	End   int `json:"end"`
 }
 
 // Evidence is a span of the transcript that supports the label.
