@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -48,6 +50,9 @@ func newEvalCmd() *cobra.Command {
 			}
 			defer m.Close()
 			ev := reasoning.NewEvaluation()
+			info := m.Info()
+			self := info.Kind + " " + info.Version
+			answeredBy := map[string]int{}
 			var skipped []string
 			err = predictRecords(cmd.Context(), m, f, func(lr lineRecord, r reasoning.Result, perr error) error {
 				switch {
@@ -57,6 +62,7 @@ func newEvalCmd() *cobra.Command {
 					skipped = append(skipped, fmt.Sprintf("line %d: label %q is not negative, neutral or positive", lr.line, lr.rec.Label))
 				default:
 					ev.AddResult(lr.rec.Label, lr.rec.Rationale, r)
+					answeredBy[cmp.Or(r.Model, self)]++
 				}
 				return nil
 			})
@@ -70,7 +76,10 @@ func newEvalCmd() *cobra.Command {
 				}
 				log.Warn("eval: record skipped", "reason", s)
 			}
-			report := evalReport{Model: m.Info(), Data: flags.data, Skipped: len(skipped), Languages: ev.Scores()}
+			report := evalReport{Model: info, Data: flags.data, Skipped: len(skipped), Languages: ev.Scores()}
+			if len(answeredBy) > 1 || answeredBy[self] == 0 {
+				report.AnsweredBy = answeredBy
+			}
 			if flags.json {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -93,6 +102,9 @@ type evalReport struct {
 	Data      string                          `json:"data"`
 	Skipped   int                             `json:"skipped"`
 	Languages map[string]reasoning.LangScores `json:"languages"`
+	// AnsweredBy counts the records by the model that answered when another than Model did
+	// (an LLM's fallback), with Model's own answers under its kind and version.
+	AnsweredBy map[string]int `json:"answered_by,omitempty"`
 }
 
 // langOrder lists the languages of the report: the default langid.languages in their order,
@@ -122,6 +134,9 @@ func (r evalReport) print(w io.Writer) error {
 	fmt.Fprintf(w, "model %s %s (%s) on %s", r.Model.Kind, r.Model.Version, r.Model.Dir, r.Data)
 	if r.Skipped > 0 {
 		fmt.Fprintf(w, ", %d records skipped", r.Skipped)
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.AnsweredBy)) {
+		fmt.Fprintf(w, "; %d answered by %s", r.AnsweredBy[name], name)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)

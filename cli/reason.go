@@ -26,13 +26,17 @@ func newReasonCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reason",
 		Short: "Reason about the sentiment of texts (JSON Lines in, JSON Lines out)",
-		Long: "Read JSON Lines records with at least \"text\" (optional \"id\" and \"lang\", an ISO 639-1 code; without it\n" +
-			"the language is detected) and write one record per input, in order, with the id, the language used,\n" +
-			"the label, scores {negative, neutral, positive}, a rationale and its source, evidence spans\n" +
-			"[{start, end, text, weight}] (code point offsets into the text), comprehensiveness and sufficiency.\n" +
+		Long: "Read JSON Lines records with at least \"text\" (optional: \"id\"; \"lang\", an ISO 639-1 code, without\n" +
+			"which the language is detected; \"context\", the previous utterances of the conversation, which an LLM\n" +
+			"model reads) and write one record per input, in order, with the id, the language used, the label,\n" +
+			"scores {negative, neutral, positive}, a rationale and its source, evidence spans\n" +
+			"[{start, end, text, weight}] (code point offsets into the text), comprehensiveness and sufficiency;\n" +
+			"an LLM model's records have no evidence, \"no_scores\": true when the endpoint gave no\n" +
+			"log-probabilities, and \"model\" naming the model that answered (its fallback when the endpoint failed).\n" +
 			"A record that cannot be handled (bad JSON, no text, unsupported language) gives a record with \"line\"\n" +
 			"and \"error\" instead; the others go on. The exit status is 0 when every record succeeded, 1 otherwise.\n" +
-			"The model and ONNX Runtime settings come from the reasoning section of the configuration.",
+			"The model and ONNX Runtime settings come from the reasoning section of the configuration\n" +
+			"(reasoning.llm for an LLM model such as models/llm).",
 		Example: "  echo '{\"id\": 1, \"text\": \"The pain is much better today.\"}' | sentio reason\n" +
 			"  sentio reason --in utterances.jsonl --out results.jsonl --model-dir models/reasoning",
 		Args: cobra.NoArgs,
@@ -122,6 +126,9 @@ type textRecord struct {
 	Lang      string          `json:"lang"`
 	Label     string          `json:"label"`
 	Rationale string          `json:"rationale"`
+	// Context are the previous utterances of the conversation, oldest first (read by the llm
+	// kind when reasoning.llm.context_utterances is above 0).
+	Context []string `json:"context"`
 }
 
 // lineRecord is a parsed input line, or the reason it could not be parsed.
@@ -205,7 +212,7 @@ func predictRecords(ctx context.Context, m reasoning.Model, in io.Reader, emit f
 		where := make([]int, 0, len(chunk))
 		for i, lr := range chunk {
 			if lr.err == nil {
-				inputs = append(inputs, reasoning.Input{Text: *lr.rec.Text, Lang: lr.rec.Lang})
+				inputs = append(inputs, reasoning.Input{Text: *lr.rec.Text, Lang: lr.rec.Lang, Context: lr.rec.Context})
 				where = append(where, i)
 			}
 		}

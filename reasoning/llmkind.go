@@ -90,7 +90,7 @@ func openLLM(m *Manifest, o Options) (Model, error) {
 		return nil, fmt.Errorf("reasoning: reasoning.llm: %w", err)
 	}
 	lm := &llmModel{
-		man: m, opts: o, client: client, log: o.Logger.With("model", "llm"),
+		man: m, opts: o, client: client, log: o.Logger.With("reasoning", "llm"),
 		prompt: llm.Prompt{Examples: examples, FewShot: c.FewShot, ContextUtterances: c.ContextUtterances,
 			ContextChars: c.ContextChars, RationaleMaxChars: spec.RationaleMaxChars},
 		schema:  llm.Schema(spec.RationaleMaxChars),
@@ -131,7 +131,7 @@ func openLLM(m *Manifest, o Options) (Model, error) {
 		fi := fb.Info()
 		lm.fbName = fi.Kind + " " + fi.Version + " (fallback)"
 	}
-	lm.log.Info("LLM reasoning", "endpoint", client.Endpoint(), "llm_model", c.Model, "max_concurrent", cap(lm.sem), "timeout", c.Timeout,
+	lm.log.Info("LLM reasoning", "endpoint", client.Endpoint(), "llm_model", c.Model, "max_concurrent", cap(lm.sem), "timeout", c.Timeout.String(),
 		"few_shot", c.FewShot, "context_utterances", c.ContextUtterances, "fallback", lm.fbName)
 	return lm, nil
 }
@@ -211,7 +211,13 @@ func (m *llmModel) Predict(ctx context.Context, in Input) (Result, error) {
 		return Result{}, ctx.Err()
 	}
 	if m.fallback == nil {
+		m.log.Warn("LLM request failed; no fallback model (reasoning.llm.fallback_dir)", "reason", reason, "err", err)
 		return Result{}, fmt.Errorf("reasoning: %w (no fallback: reasoning.llm.fallback_dir is empty)", err)
+	}
+	if reason == llmBreakerOpen {
+		m.log.Debug("LLM circuit breaker open: the fallback model answers")
+	} else {
+		m.log.Warn("LLM request failed; the fallback model answers", "reason", reason, "err", err, "fallback", m.fbName)
 	}
 	m.metrics.fallbacks.WithLabelValues(reason).Inc()
 	fin := in
@@ -265,7 +271,6 @@ func (m *llmModel) ask(ctx context.Context, in Input, lang string) (res Result, 
 	if err != nil {
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-			m.log.Debug("LLM circuit breaker open: the fallback model answers")
 			return Result{}, llmBreakerOpen, fmt.Errorf("reasoning: the LLM endpoint's circuit breaker is open")
 		case errors.Is(err, llm.ErrMalformed):
 			return Result{}, llmMalformed, err
@@ -282,8 +287,7 @@ func (m *llmModel) ask(ctx context.Context, in Input, lang string) (res Result, 
 	ans, err := llm.ParseAnswer(choice.Message.Content)
 	if err != nil {
 		m.metrics.errors.WithLabelValues(llmMalformed).Inc()
-		m.log.Warn("LLM answer does not parse; the raw answer is logged at debug level", "err", err, "finish_reason", choice.FinishReason)
-		m.log.Debug("LLM malformed answer", "answer", choice.Message.Content)
+		m.log.Debug("LLM answer does not parse", "err", err, "finish_reason", choice.FinishReason, "answer", choice.Message.Content)
 		return Result{}, llmMalformed, err
 	}
 	res = Result{Lang: lang, Label: ans.Label, Rationale: ans.Rationale, RationaleSource: "llm", Evidence: []Evidence{}, Model: m.name}
@@ -331,23 +335,20 @@ func (m *llmModel) send(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRes
 		switch {
 		case errors.Is(err, context.DeadlineExceeded) || llm.IsTimeout(err):
 			m.metrics.errors.WithLabelValues(llmTimeout).Inc()
-			m.log.Warn("LLM request timed out", "after", elapsed.Round(time.Millisecond), "timeout", c.Timeout)
 			return nil, backoff.Permanent(fmt.Errorf("reasoning: the LLM endpoint did not answer within reasoning.llm.timeout (%s): %w", c.Timeout, context.DeadlineExceeded))
 		case errors.Is(err, llm.ErrMalformed):
 			m.metrics.errors.WithLabelValues(llmMalformed).Inc()
-			m.log.Warn("LLM endpoint's answer is not a chat completion", "err", err)
 			return nil, backoff.Permanent(err)
 		case errors.As(err, &se):
 			m.metrics.errors.WithLabelValues(llmStatus).Inc()
-			m.log.Warn("LLM endpoint answered with an error status", "status", se.Code, "retried", se.Temporary())
-			m.log.Debug("LLM endpoint error message", "status", se.Code, "message", se.Message)
+			m.log.Debug("LLM endpoint answered with an error status", "status", se.Code, "message", se.Message, "retried", se.Temporary())
 			if !se.Temporary() {
 				return nil, backoff.Permanent(err)
 			}
 			return nil, err
 		}
 		m.metrics.errors.WithLabelValues(llmUnreachable).Inc()
-		m.log.Warn("LLM endpoint unreachable", "endpoint", m.client.Endpoint(), "err", err)
+		m.log.Debug("LLM endpoint unreachable", "endpoint", m.client.Endpoint(), "err", err)
 		return nil, err
 	}
 	return backoff.Retry(ctx, op, backoff.WithBackOff(eb), backoff.WithMaxTries(uint(c.Retries)+1), backoff.WithMaxElapsedTime(0))

@@ -75,12 +75,13 @@ func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }
 type StatusError struct {
 	// Code is the HTTP status code.
 	Code int
-	// Message is the server's error message, shortened.
+	// Message is the server's error message, shortened. It is not part of Error: a server may
+	// quote the request (patient speech) in it; log it at debug level only.
 	Message string
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("llm: endpoint answered HTTP %d: %s", e.Code, e.Message)
+	return fmt.Sprintf("llm: endpoint answered HTTP %d %s", e.Code, http.StatusText(e.Code))
 }
 
 // Temporary reports whether another attempt may succeed (429 and 5xx).

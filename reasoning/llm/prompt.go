@@ -131,7 +131,7 @@ func ParseAnswer(content string) (Answer, error) {
 		return Answer{}, fmt.Errorf("%w: text after the JSON object", ErrMalformed)
 	}
 	if !isLabel(a.Label) {
-		return Answer{}, fmt.Errorf("%w: label %q is not one of negative, neutral, positive", ErrMalformed, a.Label)
+		return Answer{}, fmt.Errorf("%w: the label is not one of negative, neutral, positive", ErrMalformed)
 	}
 	a.Rationale = strings.TrimSpace(a.Rationale)
 	if a.Rationale == "" {
