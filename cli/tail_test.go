@@ -65,6 +65,13 @@ func publishResults(t *testing.T, js jetstream.JetStream, msgs ...any) {
 	}
 }
 
+// noScores makes r a result of a reasoning model that gives no label probabilities (an LLM).
+func noScores(r *wire.Result) *wire.Result {
+	f := false
+	r.Scores, r.ScoresAvailable = nil, &f
+	return r
+}
+
 func tailSummary(call string, n int) *wire.Summary {
 	return &wire.Summary{SchemaVersion: wire.SchemaVersion, Kind: "summary", CallID: call, Utterances: n,
 		DurationMS: int64(n * 1000), Counts: map[string]int{"negative": 1, "positive": n - 1}}
@@ -199,10 +206,11 @@ func TestTailByCall(t *testing.T) {
 		tailResult("b1", 0, "clinician", "en", "neutral", "Good morning"),
 		tailResult("b1", 1, "patient", "en", "negative", long),
 		tailResult("b2", 0, "agent", "vi", "positive", "Xin chào"),
+		noScores(tailResult("b2", 1, "agent", "vi", "negative", "Tạm biệt")),
 		tailResult("b1", 2, "patient", "ja", "", "元気です"),
 		tailSummary("b1", 3),
 	)
-	args := []string{"tail", "--nats", url, "--from-start", "--by-call", "--count", "5", "--timeout", "20s"}
+	args := []string{"tail", "--nats", url, "--from-start", "--by-call", "--count", "6", "--timeout", "20s"}
 	out, errs, code := sentio(t, nil, args...)
 	want := []string{
 		"── b1",
@@ -210,6 +218,7 @@ func TestTailByCall(t *testing.T) {
 		`  0:01.0  patient    negative 0.80  en  "I have been feeling rather dizzy in the mornings since the new…"`,
 		"── b2",
 		`  0:00.0  agent      positive 0.80  vi  "Xin chào"`,
+		`  0:01.0  agent      negative       vi  "Tạm biệt"`,
 		"── b1",
 		`  0:02.0  patient    unsupported    ja  "元気です"`,
 		"  summary: 3 utterances over 3.0s: negative 1, positive 2",
@@ -220,7 +229,7 @@ func TestTailByCall(t *testing.T) {
 
 	// --no-text hides what was said, in both readable views.
 	for _, view := range [][]string{{"--by-call"}, nil} {
-		out, errs, code = sentio(t, nil, append([]string{"tail", "--nats", url, "--from-start", "--no-text", "--count", "5", "--timeout", "20s"}, view...)...)
+		out, errs, code = sentio(t, nil, append([]string{"tail", "--nats", url, "--from-start", "--no-text", "--count", "6", "--timeout", "20s"}, view...)...)
 		if code != 0 || strings.Contains(out, "Good morning") || strings.Contains(out, "dizzy") || strings.Contains(out, "Rationale") ||
 			!strings.Contains(out, "negative 0.80") || !strings.Contains(out, "3 utterances") {
 			t.Fatalf("--no-text %v: exit %d\n%s%s", view, code, out, errs)

@@ -70,28 +70,26 @@ type tailView struct {
 
 // result prints r readably.
 func (v *tailView) result(r *wire.Result) {
-	switch {
-	case v.byCall:
-		v.header(r.CallID)
-		line := fmt.Sprintf("  %s  %-9s  %s  %-2s", callTime(r.StartMS), r.Role, v.pal.label(resultLabel(r), labelText(r), 13), language(r))
-		if !v.noText {
-			line += fmt.Sprintf("  %q", shorten(r.Transcript, shortTranscript))
-		}
-		fmt.Fprintln(v.w, line)
-	default:
+	if !v.byCall {
 		fmt.Fprintln(v.w, v.readable(r))
+		return
 	}
+	v.header(r.CallID)
+	line := fmt.Sprintf("  %s  %-9s  %s  %-2s", callTime(r.StartMS), r.Role, v.pal.label(resultLabel(r), labelText(r), 13), language(r))
+	if !v.noText {
+		line += fmt.Sprintf("  %q", shorten(r.Transcript, shortTranscript))
+	}
+	fmt.Fprintln(v.w, line)
 }
 
 // summary prints s readably.
 func (v *tailView) summary(s *wire.Summary) {
-	switch {
-	case v.byCall:
-		v.header(s.CallID)
-		fmt.Fprintf(v.w, "  summary: %d utterances over %.1fs: %s\n", s.Utterances, float64(s.DurationMS)/1000, v.counts(s.Counts))
-	default:
+	if !v.byCall {
 		fmt.Fprintf(v.w, "%s  SUMMARY  %d utterances over %.1fs  %s\n", s.CallID, s.Utterances, float64(s.DurationMS)/1000, v.counts(s.Counts))
+		return
 	}
+	v.header(s.CallID)
+	fmt.Fprintf(v.w, "  summary: %d utterances over %.1fs: %s\n", s.Utterances, float64(s.DurationMS)/1000, v.counts(s.Counts))
 }
 
 // message prints a message of the results stream as decodeTail decoded it: its JSON as it is
@@ -149,9 +147,12 @@ func (v *tailView) counts(c map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// labelText is r's label with its confidence, "unsupported language" or "—" (no label).
+// labelText is r's label with its confidence (when the model gave one), "unsupported" or "—"
+// (no label).
 func labelText(r *wire.Result) string {
 	switch {
+	case r.Label != "" && r.ScoresAvailable != nil && !*r.ScoresAvailable:
+		return r.Label
 	case r.Label != "":
 		return fmt.Sprintf("%s %.2f", r.Label, r.Scores[r.Label])
 	case !r.LanguageSupported:
