@@ -184,6 +184,9 @@ func TestFeedFromJetStream(t *testing.T) {
 	if got := snap.Calls[0]; got.ID != "call-a" || len(got.Results) != 1 || got.Results[0].Transcript != "I am happy" {
 		t.Fatalf("snapshot call %+v", got)
 	}
+	if snap.Limits.Utterances != MaxUtterances || snap.Limits.DLQ != MaxDLQ {
+		t.Errorf("snapshot limits %+v", snap.Limits)
+	}
 	if st := snap.Status; !st.Ready || st.Version != "v-test" || st.Metrics.ResultsPublished["positive"] != 3 || st.ResultsPerMinute != 1 {
 		t.Errorf("snapshot status %+v", st)
 	}

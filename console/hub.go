@@ -139,6 +139,13 @@ type snapshot struct {
 	Calls  []*Call    `json:"calls"`
 	DLQ    []DLQEntry `json:"dlq"`
 	Status Status     `json:"status"`
+	Limits limits     `json:"limits"`
+}
+
+// limits tells the page the window's bounds, which it keeps too as events add to its copy.
+type limits struct {
+	Utterances int `json:"utterances"`
+	DLQ        int `json:"dlq"`
 }
 
 // statusLocked completes st with the window's figures.
@@ -167,7 +174,7 @@ func (h *hub) snapshotLocked(st Status) snapshot {
 	if dlq == nil {
 		dlq = []DLQEntry{}
 	}
-	return snapshot{Calls: h.win.sortedCalls(), DLQ: dlq, Status: h.statusLocked(st)}
+	return snapshot{Calls: h.win.sortedCalls(), DLQ: dlq, Status: h.statusLocked(st), Limits: limits{Utterances: MaxUtterances, DLQ: MaxDLQ}}
 }
 
 // subscribe adds a client and returns it with its first frame, the snapshot (st completed).

@@ -12,6 +12,7 @@ const state = {
   calls: new Map(), // call_id -> {call_id, updated, results, dropped, summary}
   dlq: [],
   status: null,
+  limits: {utterances: 1000, dlq: 500}, // the server's window bounds, from the snapshot
   view: 'calls',
   selected: '',
   conn: null, // AbortController of the current event stream
@@ -132,11 +133,15 @@ function dispatch(block) {
       state.calls = new Map(msg.calls.map((c) => [c.call_id, c]));
       state.dlq = msg.dlq;
       state.status = msg.status;
+      state.limits = msg.limits || state.limits;
       break;
     case 'result': addResult(msg.result, msg.updated); break;
     case 'summary': call(msg.summary.call_id, msg.updated).summary = msg.summary; break;
     case 'evict': state.calls.delete(msg.call_id); break;
-    case 'dlq': state.dlq.push(msg); break;
+    case 'dlq':
+      state.dlq.push(msg);
+      state.dlq.splice(0, Math.max(0, state.dlq.length - state.limits.dlq));
+      break;
     case 'status': state.status = msg; break;
     default: return;
   }
@@ -159,6 +164,11 @@ function addResult(r, updated) {
   if (i >= 0) c.results[i] = r;
   else c.results.push(r);
   c.results.sort((a, b) => a.start_ms - b.start_ms || a.channel - b.channel);
+  const over = c.results.length - state.limits.utterances;
+  if (over > 0) {
+    c.results.splice(0, over);
+    c.dropped = (c.dropped || 0) + over;
+  }
 }
 
 // ---- login ----
