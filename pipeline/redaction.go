@@ -66,7 +66,9 @@ func (rr redactingReasoner) Predict(ctx context.Context, in reasoning.Input) (re
 // apply redacts or tags the texts of r in place and records the entities in r.Redaction. The
 // evidence spans are offsets into the transcript the model read: with reason_on original they
 // are mapped onto the redacted transcript (a span that cuts an entity grows to its whole
-// placeholder), with reason_on redacted and mode tag back onto the original.
+// placeholder), with reason_on redacted and mode tag back onto the original; spans that then
+// overlap or meet are merged (weights added). The evidence must be in order, as package
+// reasoning gives it.
 func (x *redaction) apply(r *wire.Result) {
 	if x == nil {
 		return
@@ -83,8 +85,8 @@ func (x *redaction) apply(r *wire.Result) {
 	}
 	readRedacted := x.reasonOn == "redacted"
 	runes := []rune(published)
-	for i := range r.Evidence {
-		ev := &r.Evidence[i]
+	var evidence []wire.Evidence
+	for _, ev := range r.Evidence {
 		s, e := ev.Start, ev.End
 		switch {
 		case x.mode == wire.RedactionRedact && !readRedacted:
@@ -94,13 +96,27 @@ func (x *redaction) apply(r *wire.Result) {
 		}
 		s, e = min(max(s, 0), len(runes)), min(max(e, 0), len(runes))
 		e = max(e, s)
-		ev.Start, ev.End, ev.Text = s, e, string(runes[s:e])
+		// Spans that now overlap or meet (two words of one entity) merge, their weights added,
+		// as package reasoning merges its spans.
+		if n := len(evidence); n > 0 && s <= evidence[n-1].End {
+			evidence[n-1].End = max(evidence[n-1].End, e)
+			evidence[n-1].Weight += ev.Weight
+			continue
+		}
+		evidence = append(evidence, wire.Evidence{Start: s, End: e, Weight: ev.Weight})
+	}
+	for i := range evidence {
+		ev := &evidence[i]
+		ev.Text = string(runes[ev.Start:ev.End])
 		for _, en := range ents {
-			if en.Start < e && s < en.End {
+			if en.Start < ev.End && ev.Start < en.End {
 				info.Entities = append(info.Entities, wire.Entity{Type: string(en.Type), Field: fmt.Sprintf("evidence[%d]", i),
-					Start: max(en.Start, s) - s, End: min(en.End, e) - s})
+					Start: max(en.Start, ev.Start) - ev.Start, End: min(en.End, ev.End) - ev.Start})
 			}
 		}
+	}
+	if r.Evidence != nil {
+		r.Evidence = evidence
 	}
 	if r.Rationale != "" {
 		rred, rm := x.r.Redact(r.Rationale, r.Language)

@@ -207,3 +207,20 @@ func TestPipelineRedactsBeforeReasoning(t *testing.T) {
 		})
 	}
 }
+
+// Two evidence spans inside one entity ("nine", "o'clock") map onto one placeholder: they merge,
+// their weights added, and the evidence stays in order without overlaps.
+func TestRedactionMergesEvidenceOnAPlaceholder(t *testing.T) {
+	text := "The appointment is on Monday at nine o'clock."
+	r := phiResult()
+	r.Transcript, r.Rationale, r.Words = text, "Neutral.", nil
+	at := func(w string) (int, int) { i := strings.Index(text, w); return i, i + len(w) }
+	s1, e1 := at("nine")
+	s2, e2 := at("o'clock")
+	r.Evidence = []wire.Evidence{{Text: "nine", Start: s1, End: e1, Weight: 0.5}, {Text: "o'clock", Start: s2, End: e2, Weight: 0.25}}
+	redactionFor(t, "redact", "original").apply(r)
+	if len(r.Evidence) != 1 || r.Evidence[0].Text != "[TIME]" || r.Evidence[0].Weight != 0.75 {
+		t.Errorf("evidence %+v; want one [TIME] span of weight 0.75", r.Evidence)
+	}
+	checkConsistent(t, r)
+}
