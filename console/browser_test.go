@@ -190,6 +190,10 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("system view lacks %q: %s", want, system)
 		}
 	}
+	inProgress := evalString(t, ctx, `[...document.querySelectorAll('#system dt')].find((d) => d.textContent.startsWith('Calls in progress')).nextElementSibling.textContent`)
+	if inProgress != "1 / 2" {
+		t.Errorf("calls in progress / in the window: %q; want 1 / 2 (the streamed call ended, the crafted one has no summary)", inProgress)
+	}
 	screenshot(t, ctx, artifacts, "system.png")
 }
 

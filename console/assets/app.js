@@ -396,8 +396,8 @@ function renderSystem() {
   const published = Object.entries(m.results_published || {}).sort().map(([k, v]) => `${v} ${k}`).join(' · ') || '0';
   const through = card('Throughput', [
     ['Results, last minute (all instances)', String(s.results_per_minute)],
-    ['Calls in progress / in the window', `${s.calls_in_progress} / ${s.calls}`],
-    ['DLQ entries in the window', String(s.dlq)],
+    ['Calls in progress / in the window', `${[...state.calls.values()].filter((c) => !c.summary).length} / ${state.calls.size}`],
+    ['DLQ entries in the window', String(state.dlq.length)],
     ['Published by this instance', published],
     ['Inputs in flight', String(m.inputs_in_flight || 0)],
     ['Utterance latency p50 / p95', `${(m.latency_p50_seconds || 0).toFixed(2)} s / ${(m.latency_p95_seconds || 0).toFixed(2)} s`],
