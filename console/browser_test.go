@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,7 +50,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	_, js := testenv.Connect(t, srv.ClientURL())
 	port := testenv.FreePort(t)
 	logPath := filepath.Join(t.TempDir(), "daemon.log")
-	startDaemon(t, srv.ClientURL(), fmt.Sprintf("0.0.0.0:%d", port), token, logPath)
+	listen := fmt.Sprintf("0.0.0.0:%d", port)
+	daemon := startDaemon(t, srv.ClientURL(), listen, token, logPath)
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -195,6 +197,23 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("calls in progress / in the window: %q; want 1 / 2 (the streamed call ended, the crafted one has no summary)", inProgress)
 	}
 	screenshot(t, ctx, artifacts, "system.png")
+
+	// The daemon restarts: the page notices, reconnects with the token it kept and gets the
+	// window again from the streams (a fresh snapshot, nothing doubled).
+	if err := daemon.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = daemon.Wait()
+	waitJS(t, ctx, "the page to notice the daemon is gone", `document.getElementById('conn').dataset.state !== 'open'`, 30*time.Second)
+	startDaemon(t, srv.ClientURL(), listen, token, logPath)
+	waitJS(t, ctx, "the page to reconnect", `document.getElementById('conn').dataset.state === 'open'`, 3*time.Minute)
+	run(t, ctx, "open the calls", chromedp.Click(chromedp.CSS("#nav-calls")))
+	waitJS(t, ctx, "the calls again after the restart", `!document.getElementById('view-calls').hidden && document.querySelectorAll('#calls li').length === 2 && !!document.querySelector('#calls li[data-call-id="`+call+`"][data-state="ended"]')`, time.Minute)
+	run(t, ctx, "open the call again", chromedp.Click(chromedp.CSS(`#calls li[data-call-id="`+call+`"] a`)))
+	waitJS(t, ctx, "the call's detail again", `document.getElementById('call-detail').dataset.callId === '`+call+`'`, time.Minute)
+	if n := evalString(t, ctx, `String(document.querySelectorAll('#call-detail .utterance').length) + ' ' + document.getElementById('dlq-count').textContent`); n != fmt.Sprint(len(detail.Labels), " 1") {
+		t.Errorf("after the restart: %q utterances and DLQ entries; want %d and 1", n, len(detail.Labels))
+	}
 }
 
 // line is one sentence spoken on a channel.
@@ -269,9 +288,9 @@ func publish(t *testing.T, js jetstream.JetStream, m *nats.Msg) {
 
 // startDaemon runs `sentio run` with the console on listen, behind token, on an external NATS
 // server; its log goes to logPath. It is killed when the test ends.
-func startDaemon(t *testing.T, natsURL, listen, token, logPath string) {
+func startDaemon(t *testing.T, natsURL, listen, token, logPath string) *exec.Cmd {
 	t.Helper()
-	logf, err := os.Create(logPath)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,6 +304,7 @@ func startDaemon(t *testing.T, natsURL, listen, token, logPath string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
+	return cmd
 }
 
 // status is the HTTP status of GET url, with token as a bearer token when not empty (0 when
