@@ -10,10 +10,17 @@
 //	defer eng.Close()
 //	a, err := audio.Decode(data, audio.Options{MaxDuration: cfg.ASR.MaxDuration})
 //	res, err := eng.Transcribe(ctx, a.Samples) // blocks until a worker is free
-//	// res.Text, res.Language, res.LanguageProb, res.LanguageProbs, res.Segments ...
+//	// res.Text, res.Language, res.LanguageProb, res.LanguageProbs, res.Segments, res.Words ...
+//	res, err = eng.TranscribeWith(ctx, a.Samples, asr.Options{Prompt: "amoxicillin, Saint Mary clinic"})
+//
+// Words are timed with whisper.cpp's DTW alignment (its token t_dtw), or, for models run with
+// flash attention, with its timestamp-token heuristic, and each word is trimmed to the voiced
+// audio inside it (see Word). A prompt (asr.prompt, or per call Options.Prompt) is whisper's
+// initial prompt: custom vocabulary for official models; the bundled model, trained without
+// prompts, transcribes worse with one.
 //
 // Settings (config.ASR): asr.model, asr.vad_model (empty: no VAD), asr.threads (per worker),
-// asr.languages and asr.language (forced), asr.audio_ctx, asr.no_timestamps, asr.no_fallback,
+// asr.languages and asr.language (forced), asr.prompt, asr.audio_ctx, asr.no_timestamps, asr.no_fallback,
 // asr.use_gpu. use_gpu lets whisper.cpp pick a ggml GPU backend when one is installed (Debian:
 // libggml0-backend-cuda or -vulkan); it is not tested here, where only the CPU backend exists.
 //

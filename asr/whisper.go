@@ -133,7 +133,13 @@ type Engine struct {
 	// dtw says the context computes DTW token timestamps (t_dtw) rather than whisper.cpp's
 	// timestamp-token heuristic (t0, t1).
 	dtw bool
+	// noWords turns word timings off (wordTimingsOff).
+	noWords bool
 }
+
+// wordTimingsOff makes Open give engines without word timings (no DTW, no token timestamps,
+// Result.Words empty): BenchmarkWordTimings sets it to measure what they cost.
+var wordTimingsOff bool
 
 // worker is one whisper state with what it needs to run alone.
 type worker struct {
@@ -189,7 +195,8 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 	// bundled model has none). whisper.cpp does not run DTW with flash attention: such models
 	// (official ones at 1500) get its timestamp-token heuristic instead.
 	dtwTop := 0
-	if layers, err := headerTextLayers(cfg.Model); err == nil && !fa {
+	e.noWords = wordTimingsOff
+	if layers, err := headerTextLayers(cfg.Model); err == nil && !fa && !e.noWords {
 		e.dtw = true
 		dtwTop = max(min(2, layers), layers/2)
 	}
@@ -493,14 +500,15 @@ func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melRead
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
-	n := C.int(len(audio))
-	if melReady && e.dtw {
-		n = 0 // whisper_full reuses the spectrogram detection computed
-	}
 	// Without DTW, whisper.cpp's token timestamps need the signal's energy, which whisper_full
 	// computes from the samples it is given: it gets them again (and recomputes the spectrogram).
+	tokenTimes := !e.dtw && !e.noWords
+	n := C.int(len(audio))
+	if melReady && !tokenTimes {
+		n = 0 // whisper_full reuses the spectrogram detection computed
+	}
 	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
-		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, prompt, C.bool(!e.dtw), w.abort)
+		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, prompt, C.bool(tokenTimes), w.abort)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
@@ -527,6 +535,9 @@ func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melRead
 			Text:         C.GoString(C.whisper_full_get_segment_text_from_state(w.state, ci)),
 			NoSpeechProb: float32(C.whisper_full_get_segment_no_speech_prob_from_state(w.state, ci)),
 		})
+		if e.noWords {
+			continue
+		}
 		words := wordsOf(e.tokens(w, ci, segEnd, pieceMS))
 		trimToVoice(words, audio)
 		for k := range words {

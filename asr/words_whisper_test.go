@@ -5,8 +5,10 @@ package asr
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sentio-health/sentio/internal/testenv"
 )
@@ -93,4 +95,45 @@ func lastVoiced(pcm []float32) int {
 		}
 	}
 	return 0
+}
+
+// BenchmarkWordTimings transcribes one espeak-ng sentence (2.5 s) alternately with an engine that
+// times words (DTW) and one that does not, and reports the median time of each and their ratio.
+func BenchmarkWordTimings(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "a.wav")
+	testenv.Espeak(b, p, testenv.CorpusSentence(b, "en.txt", 3), "-v", "en-us")
+	pcm := testenv.LoadWAV(b, p)
+	cfg := testConfig(b)
+	with := open(b, cfg, 1)
+	wordTimingsOff = true
+	without := open(b, cfg, 1)
+	wordTimingsOff = false
+	var on, off []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, e := range []*Engine{with, without} {
+			start := time.Now()
+			res, err := e.Transcribe(context.Background(), pcm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ms := float64(time.Since(start).Microseconds()) / 1000
+			if e == with {
+				on = append(on, ms)
+				if len(res.Words) == 0 {
+					b.Fatal("no words with word timings on")
+				}
+			} else {
+				off = append(off, ms)
+				if len(res.Words) != 0 {
+					b.Fatal("words with word timings off")
+				}
+			}
+		}
+	}
+	median := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	mOn, mOff := median(on), median(off)
+	b.ReportMetric(mOn, "words-ms")
+	b.ReportMetric(mOff, "no-words-ms")
+	b.ReportMetric(mOn/mOff, "ratio")
 }
