@@ -19,6 +19,8 @@ type Config struct {
 	Reasoning Reasoning `yaml:"reasoning"`
 	// Redact configures the redaction of personal and health identifiers in results.
 	Redact Redact `yaml:"redact"`
+	// Alerts configures real-time alerts on the results of each call.
+	Alerts Alerts `yaml:"alerts"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
 	// HTTP configures the health, metrics and console endpoint.
@@ -78,6 +80,9 @@ type NATS struct {
 	DLQStream string `yaml:"dlq_stream"`
 	// DLQSubject is the subject prefix of rejects: <prefix>.<call_id>.
 	DLQSubject string `yaml:"dlq_subject"`
+	// EventSubject is the subject prefix of alert events: <prefix>.<call_id> (see alerts.rules).
+	// Events are kept in the results stream, beside the results.
+	EventSubject string `yaml:"event_subject"`
 	// Consumer is the name prefix of the durable consumers shared by all sentio instances: calls
 	// are spread over 8 partitions of the audio stream, each with its own consumer, named with
 	// this prefix and -p0 ... -p7 (sentio-p0 ... sentio-p7 by default) and pinned to one instance
@@ -196,6 +201,10 @@ type ASR struct {
 	// watchdog is no longer fed, so systemd restarts sentio (the utterance's input is redelivered,
 	// not rejected). 0 disables the deadline.
 	CallTimeout time.Duration `yaml:"call_timeout"`
+	// WordTimings puts each word of a transcript with its times into results (words), from
+	// whisper.cpp's DTW alignment; it makes transcription slower (the bundled model: 1.5 times,
+	// BenchmarkWordTimings in asr). false leaves words out.
+	WordTimings bool `yaml:"word_timings"`
 }
 
 // LangID configures language identification.
@@ -342,4 +351,46 @@ type HTTP struct {
 	// (SENTIO_HTTP_CONSOLE_TOKEN, e.g. from systemd's EnvironmentFile) rather than in a file
 	// others can read.
 	ConsoleToken string `yaml:"console_token" secret:"true"`
+}
+
+// Alerts configures real-time alerts: rules evaluated on each call's results in the order they
+// are published, each match published as an event on <nats.event_subject>.<call_id> (see "Alerts
+// and events" in README.md).
+type Alerts struct {
+	// Rules are the alert rules, a list of mappings with the keys of alerts.rules[] below; empty:
+	// no events. In the environment (SENTIO_ALERTS_RULES) or with --set, the list in YAML flow
+	// style, e.g. [{name: switch, kind: language_switch}].
+	Rules []AlertRule `yaml:"rules"`
+}
+
+// AlertRule is one alert rule: a name and a kind, with the keys that kind uses.
+type AlertRule struct {
+	// Name names the rule in events and metrics.
+	Name string `yaml:"name"`
+	// Kind is what the rule looks for: negative_streak (count negative utterances in a row from
+	// role), phrase (one of phrases in an utterance's transcript), silence (nobody speaking for
+	// min_gap or longer before an utterance), language_switch (an utterance in another language
+	// than the one before it) or label_score (an utterance whose score for label is at least
+	// min_score).
+	Kind string `yaml:"kind"`
+	// Role limits the rule to the utterances of one role (e.g. customer); empty: every role.
+	// negative_streak counts the role's own utterances in a row, the other roles' between them
+	// not breaking the streak; without a role it counts the call's.
+	Role string `yaml:"role"`
+	// Count is the length of the streak of negative_streak: the event is published on the
+	// count-th negative utterance in a row, once per streak.
+	Count int `yaml:"count"`
+	// Phrases are the phrases of phrase, per language (an utterance is searched for the phrases
+	// of its language): matched case-insensitively, Unicode-normalised (NFC), punctuation and
+	// runs of spaces as one space, as whole words (in Chinese, anywhere), on the transcript as
+	// transcribed (before redaction).
+	Phrases map[string][]string `yaml:"phrases"`
+	// MinGap is the shortest silence of silence: from the end of the latest earlier utterance
+	// (of any role) to the start of this one.
+	MinGap time.Duration `yaml:"min_gap"`
+	// Label is the label of label_score: negative, neutral or positive.
+	Label string `yaml:"label"`
+	// MinScore is the threshold of label_score (0 to 1; the utterance's score for label at
+	// least this). Utterances without probabilities (scores_available: false) never match.
+	MinScore float64 `yaml:"min_score"`
 }

@@ -35,6 +35,7 @@ func Defaults() Config {
 			ResultSubject:  "sentio.results",
 			DLQStream:      "SENTIO_DLQ",
 			DLQSubject:     "sentio.dlq",
+			EventSubject:   "sentio.events",
 			Consumer:       "sentio",
 			MaxDeliver:     5,
 			AckWait:        30 * time.Second,
@@ -63,6 +64,7 @@ func Defaults() Config {
 			// Generous: an utterance is at most 30 s of audio, which a slow CPU transcribes in
 			// well under a minute.
 			CallTimeout: 5 * time.Minute,
+			WordTimings: true,
 		},
 		LangID: LangID{
 			Languages:     append([]string(nil), langs...),

@@ -68,6 +68,9 @@ validates a file.
 			desc += " Secret: printed as " + Redacted + "."
 		}
 		fmt.Fprintf(&b, "| `%s`<br>`%s` | %s | %s | %s |\n", f.Key, f.Env, f.TypeName(), docDefault(f, &def), mdCell(desc))
+		if f.Type == alertRulesType {
+			docRuleKeys(&b, comments)
+		}
 	}
 	return b.String(), nil
 }

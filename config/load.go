@@ -118,6 +118,8 @@ func (c *Config) applyEnv() Errors {
 // parseInto parses s into v according to its type; the error says what was expected.
 func parseInto(f Field, v reflect.Value, s string) error {
 	switch {
+	case v.Type() == alertRulesType:
+		return parseAlertRules(v, s)
 	case v.Type() == durationType:
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil {
@@ -218,6 +220,13 @@ func (c *Config) decodeMapping(file string, n *yaml.Node, v reflect.Value, prefi
 			continue
 		}
 		fv := v.Field(idx)
+		if fv.Type() == alertRulesType {
+			rs, es := decodeAlertRules(vn, file, c.sources)
+			fv.Set(reflect.ValueOf(rs))
+			*errs = append(*errs, es...)
+			c.sources[full] = src
+			continue
+		}
 		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
 			c.decodeMapping(file, vn, fv, full, errs)
 			continue

@@ -92,6 +92,8 @@ func (c *Config) node(v reflect.Value, prefix string) *yaml.Node {
 		switch {
 		case fv.Kind() == reflect.Struct && fv.Type() != durationType:
 			vn = c.node(fv, full)
+		case fv.Type() == alertRulesType:
+			vn = alertRulesNode(fv.Interface().([]AlertRule))
 		case fv.Kind() == reflect.Slice:
 			vn = &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 			for j := 0; j < fv.Len(); j++ {

@@ -120,6 +120,8 @@ func (f Field) TypeName() string {
 		return "number"
 	case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String:
 		return "list of strings"
+	case f.Type == alertRulesType:
+		return "list of rules"
 	}
 	return f.Type.String()
 }

@@ -153,6 +153,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.Listen != "" && c.NATS.Embedded && c.HTTP.Listen == c.NATS.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0") {
 		bad("http.listen", fmt.Sprintf("%q is also nats.listen (allowed: a different address)", c.HTTP.Listen))
 	}
+	c.validateAlerts(&errs)
 	if c.HTTP.Console && c.HTTP.ConsoleToken == "" && c.HTTP.Listen != "" && !LoopbackAddr(c.HTTP.Listen) {
 		bad("http.console_token", fmt.Sprintf("is empty while http.console is on and http.listen %q is not a loopback address: anyone who reaches it could read transcripts (allowed: a token of at least 16 characters, e.g. from openssl rand -hex 32, in SENTIO_HTTP_CONSOLE_TOKEN; or http.listen on 127.0.0.1, [::1] or localhost)", c.HTTP.Listen))
 	}
