@@ -10,7 +10,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// SchemaFiles holds the versioned JSON schemas of results (schema/result.v1.json ...).
+// SchemaFiles holds the versioned JSON schemas of results (schema/result.v1.json ...) and of
+// alert events (schema/event.v1.json).
 //
 //go:embed schema/*.json
 var SchemaFiles embed.FS
@@ -19,36 +20,52 @@ var (
 	schemaOnce sync.Once
 	schema     *jsonschema.Schema
 	schemaErr  error
+
+	eventSchemaOnce sync.Once
+	eventSchema     *jsonschema.Schema
+	eventSchemaErr  error
 )
 
-// Validate checks one result or summary JSON document against schema/result.v1.json.
-func Validate(doc []byte) error {
-	schemaOnce.Do(func() {
-		raw, err := SchemaFiles.ReadFile("schema/result.v" + SchemaVersion + ".json")
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if err := c.AddResource("result.json", v); err != nil {
-			schemaErr = err
-			return
-		}
-		schema, schemaErr = c.Compile("result.json")
-	})
-	if schemaErr != nil {
-		return fmt.Errorf("wire: loading the result schema: %w", schemaErr)
+// compileSchema compiles the embedded schema file name (e.g. result.v1.json).
+func compileSchema(name string) (*jsonschema.Schema, error) {
+	raw, err := SchemaFiles.ReadFile("schema/" + name)
+	if err != nil {
+		return nil, err
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(name, v); err != nil {
+		return nil, err
+	}
+	return c.Compile(name)
+}
+
+// validateWith checks doc against schema s (err: the error compiling it); what names the
+// document in errors.
+func validateWith(doc []byte, what string, s *jsonschema.Schema, err error) error {
+	if err != nil {
+		return fmt.Errorf("wire: loading the %s schema: %w", what, err)
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
-		return fmt.Errorf("wire: result is not JSON: %w", err)
+		return fmt.Errorf("wire: %s is not JSON: %w", what, err)
 	}
-	return schema.Validate(inst)
+	return s.Validate(inst)
+}
+
+// Validate checks one result or summary JSON document against schema/result.v1.json.
+func Validate(doc []byte) error {
+	schemaOnce.Do(func() { schema, schemaErr = compileSchema("result.v" + SchemaVersion + ".json") })
+	return validateWith(doc, "result", schema, schemaErr)
+}
+
+// ValidateEvent checks one alert event JSON document against schema/event.v1.json.
+func ValidateEvent(doc []byte) error {
+	eventSchemaOnce.Do(func() { eventSchema, eventSchemaErr = compileSchema("event.v" + EventSchemaVersion + ".json") })
+	return validateWith(doc, "event", eventSchema, eventSchemaErr)
 }
 
 // MarshalResult encodes r with its schema version set.
