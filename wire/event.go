@@ -47,9 +47,11 @@ type Event struct {
 	// FromLanguage is the previous utterance's language (language_switch; Language is the new
 	// one).
 	FromLanguage string `json:"from_language,omitempty"`
-	// Score is the utterance's score for Label and MinScore the rule's threshold (label_score).
-	Score    float64 `json:"score,omitempty"`
-	MinScore float64 `json:"min_score,omitempty"`
+	// ScoreLabel is the rule's label, Score the utterance's score for it and MinScore the rule's
+	// threshold (label_score).
+	ScoreLabel string  `json:"score_label,omitempty"`
+	Score      float64 `json:"score,omitempty"`
+	MinScore   float64 `json:"min_score,omitempty"`
 }
 
 // EventSchemaVersion is the version of the event JSON (schema/event.v1.json); like results', it

@@ -15,7 +15,7 @@ func sampleEvents() []*Event {
 	phrase.Phrase = "cancel my appointment"
 	silence.GapMS, silence.PreviousUtteranceID = 12000, u(2)
 	sw.Language, sw.FromLanguage, sw.PreviousUtteranceID = "de", "en", u(2)
-	score.Label, score.Score, score.MinScore = "negative", 0.93, 0.9
+	score.Label, score.ScoreLabel, score.Score, score.MinScore = "negative", "negative", 0.93, 0.9
 	return []*Event{&streak, &phrase, &silence, &sw, &score}
 }
 
