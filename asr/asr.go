@@ -20,7 +20,7 @@
 // prompts, transcribes worse with one.
 //
 // Settings (config.ASR): asr.model, asr.vad_model (empty: no VAD), asr.threads (per worker),
-// asr.languages and asr.language (forced), asr.prompt, asr.audio_ctx, asr.no_timestamps, asr.no_fallback,
+// asr.languages and asr.language (forced), asr.prompt, asr.word_timings, asr.audio_ctx, asr.no_timestamps, asr.no_fallback,
 // asr.use_gpu. use_gpu lets whisper.cpp pick a ggml GPU backend when one is installed (Debian:
 // libggml0-backend-cuda or -vulkan); it is not tested here, where only the CPU backend exists.
 //
@@ -83,7 +83,7 @@ type Result struct {
 	// Segments are the transcribed segments, in order.
 	Segments []Segment `json:"segments"`
 	// Words are the transcript's words with their times, in order (see Word); their texts,
-	// joined, are Text without its spaces.
+	// joined, are Text without its spaces. Empty when asr.word_timings is false.
 	Words []Word `json:"words"`
 	// DurationMS is the length of the input audio.
 	DurationMS int64 `json:"duration_ms"`

@@ -39,6 +39,8 @@ func testConfig(t testing.TB) config.ASR {
 		Threads:    2,
 		Languages:  []string{"vi", "en", "zh", "de", "fr"},
 		NoFallback: true,
+		// As the defaults: words with their times.
+		WordTimings: true,
 	}
 }
 

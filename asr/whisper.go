@@ -133,13 +133,10 @@ type Engine struct {
 	// dtw says the context computes DTW token timestamps (t_dtw) rather than whisper.cpp's
 	// timestamp-token heuristic (t0, t1).
 	dtw bool
-	// noWords turns word timings off (wordTimingsOff).
+	// noWords turns word timings off (asr.word_timings false): no DTW, no token timestamps, no
+	// Result.Words.
 	noWords bool
 }
-
-// wordTimingsOff makes Open give engines without word timings (no DTW, no token timestamps,
-// Result.Words empty): BenchmarkWordTimings sets it to measure what they cost.
-var wordTimingsOff bool
 
 // worker is one whisper state with what it needs to run alone.
 type worker struct {
@@ -195,7 +192,7 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 	// bundled model has none). whisper.cpp does not run DTW with flash attention: such models
 	// (official ones at 1500) get its timestamp-token heuristic instead.
 	dtwTop := 0
-	e.noWords = wordTimingsOff
+	e.noWords = !cfg.WordTimings
 	if layers, err := headerTextLayers(cfg.Model); err == nil && !fa && !e.noWords {
 		e.dtw = true
 		dtwTop = max(min(2, layers), layers/2)

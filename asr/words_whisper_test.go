@@ -105,9 +105,8 @@ func BenchmarkWordTimings(b *testing.B) {
 	pcm := testenv.LoadWAV(b, p)
 	cfg := testConfig(b)
 	with := open(b, cfg, 1)
-	wordTimingsOff = true
+	cfg.WordTimings = false
 	without := open(b, cfg, 1)
-	wordTimingsOff = false
 	var on, off []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

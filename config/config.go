@@ -201,6 +201,10 @@ type ASR struct {
 	// watchdog is no longer fed, so systemd restarts sentio (the utterance's input is redelivered,
 	// not rejected). 0 disables the deadline.
 	CallTimeout time.Duration `yaml:"call_timeout"`
+	// WordTimings puts each word of a transcript with its times into results (words), from
+	// whisper.cpp's DTW alignment; it makes transcription slower (the bundled model: 1.5 times,
+	// BenchmarkWordTimings in asr). false leaves words out.
+	WordTimings bool `yaml:"word_timings"`
 }
 
 // LangID configures language identification.

@@ -64,6 +64,7 @@ func Defaults() Config {
 			// Generous: an utterance is at most 30 s of audio, which a slow CPU transcribes in
 			// well under a minute.
 			CallTimeout: 5 * time.Minute,
+			WordTimings: true,
 		},
 		LangID: LangID{
 			Languages:     append([]string(nil), langs...),
