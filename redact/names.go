@@ -73,8 +73,8 @@ func (f *finder) names() {
 		}
 		if firstNames[lw] || f.lang == "vi" && viSurnames[lw] {
 			e := f.capitalisedRun(k, nr.maxWords)
-			if f.lang == "vi" && viSurnames[lw] && !firstNames[lw] && e == k+1 {
-				continue // a surname alone is too often a word
+			if e == k || f.lang == "vi" && viSurnames[lw] && !firstNames[lw] && e == k+1 {
+				continue // not capitalised as a name, or a surname alone (too often a word)
 			}
 			f.addToks(Name, k, e)
 			k = e - 1

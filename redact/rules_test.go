@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // show renders the entities of text inline: "call [PHONE:0912 345 678]".
@@ -94,5 +95,23 @@ func TestRulesPerLanguage(t *testing.T) {
 				t.Errorf("%s: %q\n got  %s\n want %s", lang, c[0], got, c[1])
 			}
 		}
+	}
+}
+
+// A gazetteer name that is also a month of the language ("Mai": a Vietnamese given name, May in
+// French) is not a name: it used to make an empty span and loop for ever.
+func TestGazetteerNameThatIsAMonth(t *testing.T) {
+	r, _ := New(Options{})
+	done := make(chan []Entity)
+	go func() { done <- r.Find("Mai est venue.", "fr") }()
+	select {
+	case got := <-done:
+		for _, e := range got {
+			if e.End <= e.Start {
+				t.Errorf("empty entity %+v", e)
+			}
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Find did not return within 5 s")
 	}
 }
