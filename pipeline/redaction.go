@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/reasoning"
@@ -130,35 +132,49 @@ func (x *redaction) apply(r *wire.Result) {
 	}
 	if x.mode == wire.RedactionRedact {
 		r.Transcript = red
-		redactWords(r.Words, orig, m.Original, x.r, r.Language)
+		r.Words = redactWords(r.Words, orig, red, m, x.r, r.Language)
 	}
 	r.Redaction = info
 }
 
-// redactWords replaces the text of each word that overlaps an entity of transcript by the
-// entity's placeholder, keeping its times. Words are found in the transcript in order; a word
-// that cannot be found there is redacted on its own.
-func redactWords(words []wire.Word, transcript string, ents []redact.Entity, r *redact.Redactor, lang string) {
-	runes := []rune(transcript)
+// redactWords returns the words with the texts of the redacted transcript: the words of one
+// entity become one word, the placeholder (with what follows the entity in its last word, such
+// as punctuation), from the first word's start to the last one's end, so that the words' texts
+// still join into the transcript. Words are found in the transcript in order; a word that cannot
+// be found there is redacted on its own.
+func redactWords(words []wire.Word, transcript, redacted string, m redact.Mapping, r *redact.Redactor, lang string) []wire.Word {
+	runes, red := []rune(transcript), []rune(redacted)
+	out := make([]wire.Word, 0, len(words))
 	pos := 0 // rune offset where the next word is looked for
-	for i := range words {
-		w := strings.TrimSpace(words[i].Text)
-		if w == "" {
-			continue
+	for _, wd := range words {
+		text := wd.Text
+		w := strings.TrimLeftFunc(text, unicode.IsSpace)
+		at := -1
+		if w != "" {
+			at = strings.Index(string(runes[pos:]), w)
 		}
-		at := strings.Index(string(runes[pos:]), w)
 		if at < 0 {
-			words[i].Text, _ = r.Redact(words[i].Text, lang)
+			if t, _ := r.Redact(text, lang); t != "" {
+				wd.Text = t
+				out = append(out, wd)
+			}
 			continue
 		}
-		s := pos + len([]rune(string(runes[pos:])[:at]))
-		e := s + len([]rune(w))
+		s := pos + utf8.RuneCountInString(string(runes[pos:])[:at])
+		e := s + utf8.RuneCountInString(w)
 		pos = e
-		for _, en := range ents {
-			if en.Start < e && s < en.End {
-				words[i].Text = redact.Placeholder(en.Type)
-				break
-			}
+		ps, _ := m.ToRedacted(s, s) // a start inside an entity: the placeholder's start
+		_, ns := m.ToRedacted(s, s) // … or its end
+		_, ne := m.ToRedacted(e, e)
+		if ps != ns && len(out) > 0 {
+			// The word starts inside the entity the word before began: they are one word now.
+			last := &out[len(out)-1]
+			last.Text += string(red[ns:max(ns, ne)])
+			last.EndMS = max(last.EndMS, wd.EndMS)
+			continue
 		}
+		wd.Text = text[:len(text)-len(w)] + string(red[ps:max(ps, ne)])
+		out = append(out, wd)
 	}
+	return out
 }

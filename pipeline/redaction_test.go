@@ -27,8 +27,8 @@ func phiResult() *wire.Result {
 		Label: "positive", Scores: map[string]float64{"negative": 0.1, "neutral": 0.1, "positive": 0.8},
 		Rationale: "The speaker feels better since Monday.",
 		Evidence:  []wire.Evidence{{Text: phiText[start:end], Start: start, End: end, Weight: 1}},
-		Words: []wire.Word{{Text: "Call"}, {Text: " me"}, {Text: " on"}, {Text: " 0912"}, {Text: " 345"}, {Text: " 678,"}, {Text: " I"},
-			{Text: " feel"}, {Text: " better"}, {Text: " since"}, {Text: " Monday,"}, {Text: " Dr."}, {Text: " Smith."}},
+		Words: []wire.Word{{Text: "Call"}, {Text: " me"}, {Text: " on"}, {Text: " 0912", StartMS: 300, EndMS: 400}, {Text: " 345", StartMS: 400, EndMS: 500},
+			{Text: " 678,", StartMS: 500, EndMS: 600}, {Text: " I"}, {Text: " feel"}, {Text: " better"}, {Text: " since"}, {Text: " Monday,"}, {Text: " Dr."}, {Text: " Smith."}},
 		Models: map[string]string{"asr": "x"}, TimingsMS: map[string]float64{"total": 1}}
 }
 
@@ -86,10 +86,13 @@ func TestRedactionModeRedact(t *testing.T) {
 	}
 	var words []string
 	for _, w := range r.Words {
-		words = append(words, strings.TrimSpace(w.Text))
+		words = append(words, w.Text)
 	}
-	if got, want := strings.Join(words, " "), "Call me on [PHONE] [PHONE] [PHONE] I feel better since [DATE] Dr. [NAME]"; got != want {
-		t.Errorf("words %q; want %q", got, want)
+	if got := strings.Join(words, ""); got != r.Transcript {
+		t.Errorf("words join into %q; want the transcript %q", got, r.Transcript)
+	}
+	if len(r.Words) != 11 || r.Words[3].Text != " [PHONE]," || r.Words[3].StartMS != 300 || r.Words[3].EndMS != 600 {
+		t.Errorf("words %+v; want the phone number's three words as one, \" [PHONE],\" from 300 to 600 ms", r.Words)
 	}
 	got := map[string]int{}
 	for _, e := range r.Redaction.Entities {
