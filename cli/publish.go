@@ -29,6 +29,7 @@ import (
 type publishOptions struct {
 	nats                        natsFlags
 	callID, mode, subject, role string
+	prompt                      string
 	realtime                    bool
 	chunkMS                     int
 }
@@ -44,7 +45,9 @@ func newPublishCmd() *cobra.Command {
 			"the server's maximum payload go through the NATS Object Store (bucket " + bus.ObjectBucket + ") with a\n" +
 			wire.HeaderObject + " reference. stream mode decodes each file (WAV, or raw with --set-style headers) to\n" +
 			"16 kHz and sends ordered chunks of --chunk-ms with the stream headers (call id, sequence number, codec,\n" +
-			"rate, channels, role, offset, end of stream), paced at real time with --realtime, as call-center feeds do.\n\n" +
+			"rate, channels, role, offset, end of stream), paced at real time with --realtime, as call-center feeds do.\n" +
+			"--prompt gives the call's custom vocabulary (" + wire.HeaderPrompt + ": drug and clinic names), on the clip or on\n" +
+			"every chunk.\n\n" +
 			"The call id is --call-id (suffixed -1, -2 ... with several files) or the file's base name. Every message\n" +
 			"carries a Nats-Msg-Id, so publishing the same file twice within the stream's duplicate window is ignored.\n\n" +
 			"It connects to the daemon's NATS server, found in the daemon's configuration (--config, SENTIO_*), as the\n" +
@@ -57,6 +60,9 @@ func newPublishCmd() *cobra.Command {
 			f := flags
 			if f.mode != "clip" && f.mode != "stream" {
 				return &exitError{code: 2, err: fmt.Errorf("--mode %q: use clip or stream", f.mode)}
+			}
+			if err := wire.CheckPrompt(f.prompt); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("--prompt: %w", err)}
 			}
 			if f.chunkMS < 10 || f.chunkMS > 10000 {
 				return &exitError{code: 2, err: fmt.Errorf("--chunk-ms %d: use 10..10000", f.chunkMS)}
@@ -122,6 +128,7 @@ func newPublishCmd() *cobra.Command {
 	fl.IntVar(&flags.chunkMS, "chunk-ms", 200, "stream mode: chunk length in milliseconds")
 	fl.StringVar(&flags.subject, "subject", def.NATS.AudioSubject, "audio subject prefix (nats.audio_subject)")
 	fl.StringVar(&flags.role, "role", "", "speaker role of the channel(s), comma separated (e.g. customer or agent,customer)")
+	fl.StringVar(&flags.prompt, "prompt", "", "the call's custom vocabulary for whisper, e.g. \"amoxicillin, Saint Mary clinic\" (at most 512 bytes)")
 	return cmd
 }
 
@@ -169,6 +176,9 @@ func publishClip(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, o *
 	m.Header.Set(wire.HeaderEnd, "true")
 	if o.role != "" {
 		m.Header.Set(wire.HeaderRole, o.role)
+	}
+	if o.prompt != "" {
+		m.Header.Set(wire.HeaderPrompt, o.prompt)
 	}
 	m.Header.Set(nats.MsgIdHdr, "clip-"+callID+"-"+digest(data))
 	if int64(len(data))+4096 > nc.MaxPayload() {
@@ -226,7 +236,7 @@ func publishStream(ctx context.Context, js jetstream.JetStream, o *publishOption
 		end := min((i+1)*n, len(a.Samples))
 		pcm := a.Samples[min(i*n, end):end]
 		c := wire.Chunk{CallID: callID, Seq: uint64(i), Codec: wire.CodecS16LE, Rate: audio.SampleRate, Channels: 1,
-			Roles: roles, End: end == len(a.Samples), Offset: int64(i * n)}
+			Roles: roles, End: end == len(a.Samples), Offset: int64(i * n), Prompt: o.prompt}
 		m := nats.NewMsg(wire.Subject(o.subject, callID))
 		m.Header = c.Header()
 		m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("chunk-%s-%d", callID, i))

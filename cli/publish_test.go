@@ -80,7 +80,7 @@ func TestPublishClipAndStream(t *testing.T) {
 	}
 
 	if out, errs, code := sentio(t, nil, "publish", "--nats", url, "--mode", "stream", "--chunk-ms", "100",
-		"--call-id", "s1", "--role", "customer", file); code != 0 {
+		"--call-id", "s1", "--role", "customer", "--prompt", "amoxicillin, Saint Mary clinic", file); code != 0 {
 		t.Fatalf("publish stream: exit %d\n%s%s", code, out, errs)
 	}
 	chunks := streamMsgs(t, js, "SENTIO_AUDIO", "sentio.audio.*.s1")
@@ -92,7 +92,8 @@ func TestPublishClipAndStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Seq != uint64(i) || c.Offset != int64(i*1600) || c.End != (i == 9) || c.Roles[0] != "customer" || len(m.Data()) != 3200 {
+		if c.Seq != uint64(i) || c.Offset != int64(i*1600) || c.End != (i == 9) || c.Roles[0] != "customer" || len(m.Data()) != 3200 ||
+			c.Prompt != "amoxicillin, Saint Mary clinic" {
 			t.Fatalf("chunk %d: %+v, %d bytes", i, c, len(m.Data()))
 		}
 	}
@@ -105,6 +106,10 @@ func TestPublishClipAndStream(t *testing.T) {
 	// Errors name the problem.
 	if _, errs, code := sentio(t, nil, "publish", "--nats", url, "--mode", "burst", file); code != 2 || !strings.Contains(errs, "clip or stream") {
 		t.Fatalf("bad mode: exit %d, %s", code, errs)
+	}
+	if _, errs, code := sentio(t, nil, "publish", "--nats", url, "--prompt", strings.Repeat("amoxicillin ", 50), file); code != 2 ||
+		!strings.Contains(errs, "--prompt: the prompt is 600 bytes, more than the 512 allowed") {
+		t.Fatalf("too long a prompt: exit %d, %s", code, errs)
 	}
 }
 
