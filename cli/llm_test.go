@@ -81,18 +81,7 @@ func TestReasonThroughLLM(t *testing.T) {
 // with the endpoint down every record is answered by the fallback model, and the report says so.
 func TestEvalThroughLLM(t *testing.T) {
 	srv := testenv.StartLLMServer(t, 2, "--api-key", llmKey)
-	var data strings.Builder
-	for _, lang := range []string{"en", "de"} {
-		for _, r := range sharedRecords(t, lang, 2) {
-			b, _ := json.Marshal(r)
-			data.Write(b)
-			data.WriteByte('\n')
-		}
-	}
-	file := filepath.Join(t.TempDir(), "labelled.jsonl")
-	if err := os.WriteFile(file, []byte(data.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, file := labelledFile(t, []string{"en", "de"}, 2)
 	env := []string{"SENTIO_REASONING_LLM_API_KEY=" + llmKey}
 	type report struct {
 		Model      struct{ Kind string }
@@ -136,6 +125,25 @@ func TestEvalThroughLLM(t *testing.T) {
 	if len(down.AnsweredBy) != 1 || !strings.HasSuffix(firstKey(down.AnsweredBy), "(fallback)") || down.AnsweredBy[firstKey(down.AnsweredBy)] != 12 {
 		t.Errorf("endpoint down: answered by %v, want 12 by the fallback", down.AnsweredBy)
 	}
+}
+
+// labelledFile writes the first n records of each label of each language in langs from the shared
+// training data to a file, and returns the records and the file's path.
+func labelledFile(t *testing.T, langs []string, n int) (string, string) {
+	t.Helper()
+	var data strings.Builder
+	for _, lang := range langs {
+		for _, r := range sharedRecords(t, lang, n) {
+			b, _ := json.Marshal(r)
+			data.Write(b)
+			data.WriteByte('\n')
+		}
+	}
+	file := filepath.Join(t.TempDir(), "labelled.jsonl")
+	if err := os.WriteFile(file, []byte(data.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data.String(), file
 }
 
 func firstKey(m map[string]int) string {

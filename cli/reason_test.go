@@ -195,18 +195,7 @@ func TestReasonRefusesUnknownKind(t *testing.T) {
 }
 
 func TestEvalMatchesReason(t *testing.T) {
-	var data strings.Builder
-	for _, lang := range []string{"vi", "en", "zh", "de", "fr"} {
-		for _, r := range sharedRecords(t, lang, 10) {
-			b, _ := json.Marshal(r)
-			data.Write(b)
-			data.WriteByte('\n')
-		}
-	}
-	file := filepath.Join(t.TempDir(), "labelled.jsonl")
-	if err := os.WriteFile(file, []byte(data.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	records, file := labelledFile(t, []string{"vi", "en", "zh", "de", "fr"}, 10)
 	stdout, stderr, code := sentioIn(t, "", "eval", "--data", file, "--json", "--model-dir", reasoningModelDir(t), "--set", "reasoning.provider=cpu")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
@@ -229,12 +218,12 @@ func TestEvalMatchesReason(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, stdout)
 	}
 	// The same records through `sentio reason`: eval's accuracy must be what its labels give.
-	out, errs, code := sentioIn(t, data.String(), "reason", "--model-dir", reasoningModelDir(t), "--set", "reasoning.provider=cpu")
+	out, errs, code := sentioIn(t, records, "reason", "--model-dir", reasoningModelDir(t), "--set", "reasoning.provider=cpu")
 	if code != 0 {
 		t.Fatalf("sentio reason: exit %d\n%s", code, errs)
 	}
 	correct := map[string]int{}
-	gold := strings.Split(strings.TrimSpace(data.String()), "\n")
+	gold := strings.Split(strings.TrimSpace(records), "\n")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != len(gold) {
 		t.Fatalf("sentio reason printed %d lines for %d records", len(lines), len(gold))

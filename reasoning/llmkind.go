@@ -212,7 +212,7 @@ func (m *llmModel) Predict(ctx context.Context, in Input) (Result, error) {
 	}
 	if m.fallback == nil {
 		m.log.Warn("LLM request failed; no fallback model (reasoning.llm.fallback_dir)", "reason", reason, "err", err)
-		return Result{}, fmt.Errorf("reasoning: %w (no fallback: reasoning.llm.fallback_dir is empty)", err)
+		return Result{}, fmt.Errorf("%w (no fallback: reasoning.llm.fallback_dir is empty)", err)
 	}
 	if reason == llmBreakerOpen {
 		m.log.Debug("LLM circuit breaker open: the fallback model answers")
