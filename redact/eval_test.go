@@ -45,14 +45,15 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
-// evaluate runs the redactor over the evaluation set: scores per language, then type ("ALL" for
-// all types together).
-func evaluate(t *testing.T) map[string]map[string]score {
+// evaluate runs the redactor over the sentences of the evaluation set in dir (one file per
+// language, at least minLines each): scores per language, then type ("ALL" for all types
+// together).
+func evaluate(t *testing.T, dir string, minLines int) map[string]map[string]score {
 	r, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob("testdata/eval/*.jsonl")
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if err != nil || len(files) != 5 {
 		t.Fatalf("the evaluation set is missing (go run ./redact/evalgen): %v %v", files, err)
 	}
@@ -114,8 +115,8 @@ func evaluate(t *testing.T) map[string]map[string]score {
 			}
 		}
 		f.Close()
-		if n < 50 {
-			t.Errorf("%s has %d sentences, want at least 50", file, n)
+		if n < minLines {
+			t.Errorf("%s has %d sentences, want at least %d", file, n, minLines)
 		}
 	}
 	out := map[string]map[string]score{}
@@ -130,10 +131,14 @@ func evaluate(t *testing.T) map[string]map[string]score {
 }
 
 // TestEvaluation measures precision and recall per language and type on the committed
-// evaluation set and fails when a figure drops below the committed one (testdata/eval/
-// scores.json; -update rewrites it). -v prints the README table.
+// evaluation set, the synthetic sentences and the untuned ones, and fails when a figure drops
+// below the committed one (testdata/eval/scores.json; -update rewrites it). -v prints the README
+// tables.
 func TestEvaluation(t *testing.T) {
-	got := evaluate(t)
+	got := map[string]map[string]map[string]score{
+		"synthetic": evaluate(t, "testdata/eval", 50),
+		"untuned":   evaluate(t, "testdata/eval/untuned", 10),
+	}
 	path := "testdata/eval/scores.json"
 	if *update {
 		b, _ := json.MarshalIndent(got, "", "  ")
@@ -143,22 +148,24 @@ func TestEvaluation(t *testing.T) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./redact -run TestEvaluation -update)", err)
+		t.Fatalf("%v (run go test ./redact -run TestEvaluation -args -update)", err)
 	}
-	var want map[string]map[string]score
+	var want map[string]map[string]map[string]score
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
 	}
-	for lang, byType := range want {
-		for typ, w := range byType {
-			g := got[lang][typ]
-			if g.Precision < w.Precision-1e-9 || g.Recall < w.Recall-1e-9 || g.Covered < w.Covered-1e-9 {
-				t.Errorf("%s %s: precision %.3f recall %.3f covered %.3f, below the committed %.3f %.3f %.3f",
-					lang, typ, g.Precision, g.Recall, g.Covered, w.Precision, w.Recall, w.Covered)
+	for set, byLang := range want {
+		for lang, byType := range byLang {
+			for typ, w := range byType {
+				g := got[set][lang][typ]
+				if g.Precision < w.Precision-1e-9 || g.Recall < w.Recall-1e-9 || g.Covered < w.Covered-1e-9 {
+					t.Errorf("%s %s %s: precision %.3f recall %.3f covered %.3f, below the committed %.3f %.3f %.3f",
+						set, lang, typ, g.Precision, g.Recall, g.Covered, w.Precision, w.Recall, w.Covered)
+				}
 			}
 		}
+		t.Logf("%s:\n%s", set, table(got[set]))
 	}
-	t.Log("\n" + table(got))
 }
 
 // table renders the scores as the README's Markdown table: a row per type, a column per

@@ -1,7 +1,9 @@
 // Command evalgen writes the redaction evaluation set, redact/testdata/eval/<lang>.jsonl: per
 // language, synthetic sentences with planted entities and their gold spans (code-point offsets),
 // plus sentences without any entity that hold the number words and titles a redactor must leave
-// alone. The seed is fixed, so the files are reproducible:
+// alone; and redact/testdata/eval/untuned/<lang>.jsonl, sentences in the forms of real callers
+// that were never used to change the rules (untuned.go). The seed is fixed, so the files are
+// reproducible:
 //
 //	go run ./redact/evalgen -out redact/testdata/eval
 //
@@ -60,7 +62,37 @@ func main() {
 		if err := write(filepath.Join(*out, lang+".jsonl"), lines); err != nil {
 			log.Fatal(err)
 		}
+		var hard []Sentence
+		for i, u := range untuned[lang] {
+			s := markup(u)
+			s.ID, s.Lang = fmt.Sprintf("%s-untuned-%02d", lang, i), lang
+			hard = append(hard, s)
+		}
+		if err := write(filepath.Join(*out, "untuned", lang+".jsonl"), hard); err != nil {
+			log.Fatal(err)
+		}
 	}
+}
+
+// markup reads a sentence with inline entities, <TYPE:text>.
+func markup(u string) Sentence {
+	var b strings.Builder
+	ents := []Entity{}
+	for {
+		i := strings.IndexByte(u, '<')
+		if i < 0 {
+			b.WriteString(u)
+			break
+		}
+		j := strings.IndexByte(u[i:], '>') + i
+		b.WriteString(u[:i])
+		typ, text, _ := strings.Cut(u[i+1:j], ":")
+		start := utf8.RuneCountInString(b.String())
+		b.WriteString(text)
+		ents = append(ents, Entity{Type: typ, Start: start, End: utf8.RuneCountInString(b.String())})
+		u = u[j+1:]
+	}
+	return Sentence{Text: b.String(), Entities: ents}
 }
 
 func write(path string, lines []Sentence) error {
