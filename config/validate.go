@@ -147,6 +147,10 @@ func (c *Config) Validate() error {
 		}
 		bad(key, "is empty while the other of reasoning.llm.tls.cert and reasoning.llm.tls.key is set (allowed: both, for mutual TLS, or neither)")
 	}
+	if l, ct := c.Reasoning.LLM, c.Reasoning.CallTimeout; l.URL != "" && ct > 0 && l.Timeout*time.Duration(l.Retries+1) >= ct {
+		bad("reasoning.llm.timeout", fmt.Sprintf("is %s, and %d tries of it reach reasoning.call_timeout (%s): the watchdog would restart sentio before the fallback answers (allowed: timeout × (retries + 1) below call_timeout; lower one or raise call_timeout)",
+			l.Timeout, l.Retries+1, ct))
+	}
 	if c.ASR.Language != "" && !slices.Contains(c.ASR.Languages, c.ASR.Language) {
 		bad("asr.language", fmt.Sprintf("%q is not in asr.languages (allowed: empty to detect, or one of %s)", c.ASR.Language, strings.Join(c.ASR.Languages, ", ")))
 	}

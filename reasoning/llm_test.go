@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -320,5 +322,81 @@ func TestLLMConcurrencyLimit(t *testing.T) {
 	defer mu.Unlock()
 	if peak != 2 {
 		t.Errorf("peak requests in flight %d, want 2 (max_concurrent)", peak)
+	}
+}
+
+// TestLLMOverTLS: an https endpoint (a TLS proxy in front of the real server) is reached with its
+// CA in reasoning.llm.tls.ca; without it the certificate is refused and the fallback answers.
+func TestLLMOverTLS(t *testing.T) {
+	srv := testenv.StartLLMServer(t, 1, "--api-key", testAPIKey)
+	u, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: u.Host})
+	ts := httptest.NewTLSServer(rp)
+	t.Cleanup(ts.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := openLLMModel(t, ts.URL+"/v1", true, nil, func(c *config.LLM) { c.TLS.CA = ca })
+	r, err := m.Predict(context.Background(), samples[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLLMResult(t, samples[1], r, "llm tiny")
+
+	untrusted := openLLMModel(t, ts.URL+"/v1", true, nil, func(c *config.LLM) { c.Retries = 0 })
+	r, err = untrusted.Predict(context.Background(), samples[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLLMResult(t, samples[1], r, "ngram-classifier "+untrusted.fallback.Info().Version+" (fallback)")
+	if n := testutil.ToFloat64(untrusted.metrics.fallbacks.WithLabelValues(llmUnreachable)); n != 1 {
+		t.Errorf("fallbacks{unreachable} %v after a certificate the client does not trust", n)
+	}
+}
+
+// TestLLMBreakerRecovers: the endpoint answers 503 (retried, then failed) until the breaker
+// opens; once the endpoint is back and breaker_open has passed, one trial request closes the
+// breaker and the LLM answers again.
+func TestLLMBreakerRecovers(t *testing.T) {
+	srv := testenv.StartLLMServer(t, 1, "--api-key", testAPIKey)
+	var failing atomic.Bool
+	failing.Store(true)
+	var sent atomic.Int32
+	u, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: u.Host})
+	ps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent.Add(1)
+		if failing.Load() {
+			http.Error(w, `{"error":{"message":"loading model"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ps.Close)
+	m := openLLMModel(t, ps.URL+"/v1", true, nil, func(c *config.LLM) {
+		c.Retries, c.BreakerFailures, c.BreakerOpen = 1, 1, time.Second
+	})
+	fb := "ngram-classifier " + m.fallback.Info().Version + " (fallback)"
+	r, err := m.Predict(context.Background(), samples[6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLLMResult(t, samples[6], r, fb)
+	if n := sent.Load(); n != 2 {
+		t.Errorf("%d requests for a 503, want 2 (1 retry)", n)
+	}
+	r, _ = m.Predict(context.Background(), samples[6])
+	checkLLMResult(t, samples[6], r, fb)
+	if n := sent.Load(); n != 2 || testutil.ToFloat64(m.metrics.fallbacks.WithLabelValues(llmBreakerOpen)) != 1 {
+		t.Errorf("breaker open: %d requests (want still 2), fallbacks %v", n, testutil.ToFloat64(m.metrics.fallbacks.WithLabelValues(llmBreakerOpen)))
+	}
+	failing.Store(false)
+	testenv.Eventually(t, 10*time.Second, "the LLM answering again", func() bool {
+		r, err := m.Predict(context.Background(), samples[6])
+		return err == nil && r.Model == "llm tiny"
+	})
+	if s := testutil.ToFloat64(m.metrics.breaker); s != 0 {
+		t.Errorf("breaker_state %v, want 0 (closed)", s)
 	}
 }
