@@ -36,7 +36,9 @@ type Names struct {
 	AudioStream, AudioSubject   string
 	ResultStream, ResultSubject string
 	DLQStream, DLQSubject       string
-	Consumer                    string
+	// EventSubject is the subject prefix of alert events, kept in the results stream.
+	EventSubject string
+	Consumer     string
 }
 
 // The functions below read a configuration's NATS section. A field left zero (a partial
@@ -50,7 +52,7 @@ func NamesOf(c config.NATS) Names {
 		AudioStream: cmp.Or(c.AudioStream, d.AudioStream), AudioSubject: cmp.Or(c.AudioSubject, d.AudioSubject),
 		ResultStream: cmp.Or(c.ResultStream, d.ResultStream), ResultSubject: cmp.Or(c.ResultSubject, d.ResultSubject),
 		DLQStream: cmp.Or(c.DLQStream, d.DLQStream), DLQSubject: cmp.Or(c.DLQSubject, d.DLQSubject),
-		Consumer: cmp.Or(c.Consumer, d.Consumer),
+		EventSubject: cmp.Or(c.EventSubject, d.EventSubject), Consumer: cmp.Or(c.Consumer, d.Consumer),
 	}
 }
 
@@ -119,7 +121,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 		{Name: n.AudioStream, Subjects: []string{n.AudioSubject + ".*"}, Description: "sentio input audio (clips and stream chunks), partitioned by call",
 			SubjectTransform: &jetstream.SubjectTransformConfig{Source: n.AudioSubject + ".*",
 				Destination: fmt.Sprintf("%s.{{partition(%d,1)}}.{{wildcard(1)}}", n.AudioSubject, Partitions)}},
-		{Name: n.ResultStream, Subjects: []string{n.ResultSubject + ".>"}, Description: "sentio results and call summaries",
+		{Name: n.ResultStream, Subjects: []string{n.ResultSubject + ".>", n.EventSubject + ".>"}, Description: "sentio results, call summaries and alert events",
 			Duplicates: DuplicateWindow(c)},
 		{Name: n.DLQStream, Subjects: []string{n.DLQSubject + ".>"}, Description: "sentio rejected input, with the reason"},
 	}

@@ -149,7 +149,7 @@ func writePrivate(path string, data []byte) error {
 //   - SENTIO (JetStream): the daemon, with every right. It exports to PUBLISHERS the audio
 //     subjects and what the object store's Put needs (its subjects, the bucket's stream info and
 //     direct gets of object metadata), and to SUBSCRIBERS the live results and the consumer API
-//     of the results stream, for sourcing.
+//     of the results stream (results, summaries and alert events), for sourcing.
 //   - PUBLISHERS (no JetStream of its own): the publisher, which may publish those and nothing
 //     else.
 //   - SUBSCRIBERS (JetStream): the subscriber, which reads its account's copy of the results
@@ -198,6 +198,7 @@ func authConfig(n config.NATS, keys map[string]nkeys.KeyPair, admin nkeys.KeyPai
 		fmt.Fprintf(&b, "      {service: %s, accounts: [%s]}\n", q(s), accountPublishers)
 	}
 	fmt.Fprintf(&b, "      {stream: %s, accounts: [%s]}\n", q(names.ResultSubject+".>"), accountSubscribers)
+	fmt.Fprintf(&b, "      {stream: %s, accounts: [%s]}\n", q(names.EventSubject+".>"), accountSubscribers)
 	for _, s := range append(consumerCreate, flowControl) {
 		fmt.Fprintf(&b, "      {service: %s, accounts: [%s]}\n", q(s), accountSubscribers)
 	}
@@ -216,8 +217,9 @@ func authConfig(n config.NATS, keys map[string]nkeys.KeyPair, admin nkeys.KeyPai
 		"$JS.API.CONSUMER.>", "$JS.ACK." + rs + ".>", flowControl,
 	}
 	fmt.Fprintf(&b, "  %s: {\n    jetstream: enabled\n    users: [\n      {nkey: %s, permissions: {publish: {allow: %s}, subscribe: {allow: %s}}}\n      {nkey: %s}\n    ]\n    imports: [\n",
-		accountSubscribers, q(subKey), list(subscriberPublish), list([]string{"_INBOX.>", names.ResultSubject + ".>"}), q(adminKey))
+		accountSubscribers, q(subKey), list(subscriberPublish), list([]string{"_INBOX.>", names.ResultSubject + ".>", names.EventSubject + ".>"}), q(adminKey))
 	fmt.Fprintf(&b, "      {stream: {account: %s, subject: %s}}\n", accountDaemon, q(names.ResultSubject+".>"))
+	fmt.Fprintf(&b, "      {stream: {account: %s, subject: %s}}\n", accountDaemon, q(names.EventSubject+".>"))
 	for _, s := range consumerCreate {
 		fmt.Fprintf(&b, "      {service: {account: %s, subject: %s}, to: %s}\n", accountDaemon, q(s), q(strings.Replace(s, "$JS.API", subscribersAPI, 1)))
 	}

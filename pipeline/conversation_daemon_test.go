@@ -16,9 +16,9 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
-// daemonRig starts the real daemon (`sentio run`, the bundled models, the Silero VAD) on an
-// external NATS server and returns the rig that feeds it.
-func daemonRig(t *testing.T) *rig {
+// daemonRig starts the real daemon (`sentio run`, the bundled models, the Silero VAD, extra
+// arguments of sentio run) on an external NATS server and returns the rig that feeds it.
+func daemonRig(t *testing.T, extra ...string) *rig {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "daemon.log")
 	t.Cleanup(func() {
@@ -27,7 +27,7 @@ func daemonRig(t *testing.T) *rig {
 			t.Logf("daemon log:\n%s", b)
 		}
 	})
-	return newExternalRig(t, 2*time.Minute, func(url string) { startDaemon(t, url, logPath) })
+	return newExternalRig(t, 2*time.Minute, func(url string) { startDaemon(t, url, logPath, extra...) })
 }
 
 // voiced trims pcm to its speech: from the first to the last sample above -40 dBFS.

@@ -13,8 +13,9 @@ import (
 	"github.com/sentio-health/sentio/internal/testenv"
 )
 
-// startDaemon runs `sentio run` on an external NATS server, its log in dir.
-func startDaemon(t *testing.T, url, logPath string) *exec.Cmd {
+// startDaemon runs `sentio run` on an external NATS server, its log in dir; extra are more
+// arguments of sentio run (--set key=value).
+func startDaemon(t *testing.T, url, logPath string, extra ...string) *exec.Cmd {
 	t.Helper()
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -23,6 +24,7 @@ func startDaemon(t *testing.T, url, logPath string) *exec.Cmd {
 	cmd := exec.Command(testenv.Binary(t), "run", "--nats-url", url, "--http-listen", "", "--log-format", "json",
 		"--set", "asr.vad_model="+testenv.Shared(t, "data/vad/silero-v6.2.0-ggml.bin"),
 		"--set", "nats.ack_wait=20s", "--set", "shutdown_timeout=5s")
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Dir = testenv.RepoRoot(t)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -12,7 +12,8 @@
 //	  - langid: lingua-go fused with whisper; unsupported languages skip reasoning;
 //	  - reason: label, scores, rationale and evidence from the ONNX model;
 //	  - publish: the texts redacted or tagged (redact.mode, package redact), the result JSON with
-//	    Nats-Msg-Id = utterance id, waiting for the PubAck; at the end of a stream, the call
+//	    Nats-Msg-Id = utterance id, waiting for the PubAck; then the events of the alert rules
+//	    that match at it (alerts.rules, package alerts); at the end of a stream, the call
 //	    summary.
 package pipeline
 
@@ -76,13 +77,15 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	parts.Reasoner = newRedaction(cfg.Redact).reasoner(parts.Reasoner)
 	seg := newSegmentStage(cfg, parts, dlq, calls, log, m)
 	wd := stages.NewWatchdog(log, sm)
+	pub := newPublishStage(cfg, parts, sink, calls, log, m)
+	pub.alerts = newAlerter(cfg, sink, log, reg)
 	p := stages.New[*Work](sm,
 		stages.Spec[*Work]{Stage: seg, Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
 		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR, wd: wd, limit: cfg.ASR.CallTimeout}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: unpublished},
 		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: unpublished},
 		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner, wd: wd, limit: cfg.Reasoning.CallTimeout,
 			history: newCallHistory(cfg.Reasoning.LLM.ContextUtterances, pc.MaxCalls)}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: unpublished},
-		stages.Spec[*Work]{Stage: newPublishStage(cfg, parts, sink, calls, log, m), Workers: publishWorkers, Queue: q, OnError: unpublished},
+		stages.Spec[*Work]{Stage: pub, Workers: publishWorkers, Queue: q, OnError: unpublished},
 	)
 	p.SetLogger(log)
 	tr := stages.NewTracker(policy, log, sm)

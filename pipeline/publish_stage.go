@@ -27,6 +27,8 @@ type publishStage struct {
 	m      *metrics
 	// red redacts or tags the results' texts (nil: redact.mode off).
 	red *redaction
+	// alerts evaluates alerts.rules on each result published (nil: no rules).
+	alerts *alerter
 }
 
 var _ stages.Stage[*Work] = (*publishStage)(nil)
@@ -63,13 +65,22 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	}
 	start := time.Now()
 	r := w.result(s.models)
+	transcript := r.Transcript // as transcribed, for the alert rules' phrases
 	s.red.apply(r)
 	if s.replayed(w, it.Deps) {
-		done, err := s.published(ctx, r)
+		p, err := s.published(ctx, r)
 		if err != nil {
 			return err
 		}
-		if done {
+		if p != nil {
+			// Its events may not have been published (a crash between the two): they are
+			// published again, and JetStream drops the ones it has.
+			if p.UtteranceID != r.UtteranceID {
+				transcript = p.Transcript
+			}
+			if err := s.alerts.publish(ctx, p, transcript); err != nil {
+				return err
+			}
 			s.calls.add(w.CallID, -1)
 			s.log.Info("utterance already published by an earlier delivery; not published again", "call_id", w.CallID, "utterance_id", r.UtteranceID,
 				"channel", r.Channel, "start_ms", r.StartMS, "end_ms", r.EndMS)
@@ -83,6 +94,9 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 		return fmt.Errorf("encoding the result: %w", err)
 	}
 	if err := s.sink.Publish(ctx, wire.Subject(s.resultPfx, w.CallID), r.UtteranceID, data); err != nil {
+		return err
+	}
+	if err := s.alerts.publish(ctx, r, transcript); err != nil {
 		return err
 	}
 	s.calls.add(w.CallID, -1)
@@ -124,23 +138,23 @@ func (s *publishStage) replayed(w *Work, deps []*stages.Txn) bool {
 	return false
 }
 
-// published reports whether the call's results hold the utterance already: under its id, or, in
-// stream mode (where a call id names one recording), as a result of the same channel that covers
-// most of its span (the same speech, cut elsewhere).
-func (s *publishStage) published(ctx context.Context, r *wire.Result) (bool, error) {
+// published returns the call's result that holds the utterance already, nil when there is
+// none: under its id, or, in stream mode (where a call id names one recording), a result of the
+// same channel that covers most of its span (the same speech, cut elsewhere).
+func (s *publishStage) published(ctx context.Context, r *wire.Result) (*wire.Result, error) {
 	results, err := s.sink.CallResults(ctx, r.CallID)
 	if err != nil {
-		return false, fmt.Errorf("checking the results of call %s for a replayed utterance: %w", r.CallID, err)
+		return nil, fmt.Errorf("checking the results of call %s for a replayed utterance: %w", r.CallID, err)
 	}
-	for _, p := range results {
+	for i, p := range results {
 		if p.UtteranceID == r.UtteranceID {
-			return true, nil
+			return &results[i], nil
 		}
 		if r.Mode == wire.ModeStream && p.Channel == r.Channel && covers(p, *r) {
-			return true, nil
+			return &results[i], nil
 		}
 	}
-	return false, nil
+	return nil, nil
 }
 
 // covers reports whether published result p spans more than half of result r.
@@ -177,6 +191,7 @@ func (s *publishStage) summary(ctx context.Context, callID string, clip uint64) 
 	if err := s.sink.Publish(ctx, wire.SummarySubject(s.resultPfx, callID), wire.SummaryID(callID, clip), data); err != nil {
 		return err
 	}
+	s.alerts.forget(callID)
 	s.log.Info("call summary", "call_id", callID, "utterances", sum.Utterances, "counts", sum.Counts)
 	return nil
 }
