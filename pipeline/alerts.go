@@ -62,6 +62,9 @@ func newAlerter(cfg *config.Config, sink Sink, log *slog.Logger, reg prometheus.
 	if rules.Empty() {
 		return nil
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &alerter{rules: rules, sink: sink, subject: bus.NamesOf(cfg.NATS).EventSubject, red: newRedaction(cfg.Redact),
 		log: log, events: events, maxCalls: max(1, cfg.Pipeline.MaxCalls), calls: map[string]*alertCall{}}
 }
