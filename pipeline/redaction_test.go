@@ -227,3 +227,27 @@ func TestRedactionMergesEvidenceOnAPlaceholder(t *testing.T) {
 	}
 	checkConsistent(t, r)
 }
+
+// With reason_on redacted the model reads the context utterances (the llm kind's) redacted too.
+func TestRedactingReasonerRedactsContext(t *testing.T) {
+	m := &contextReasoner{}
+	rr := redactionFor(t, "redact", "redacted").reasoner(m)
+	if _, err := rr.Predict(context.Background(), reasoning.Input{Text: "I am Dr. Smith.", Lang: "en",
+		Context: []string{"My number is 0912 345 678.", "Thanks."}}); err != nil {
+		t.Fatal(err)
+	}
+	if m.in.Text != "I am Dr. [NAME]." || len(m.in.Context) != 2 || m.in.Context[0] != "My number is [PHONE]." || m.in.Context[1] != "Thanks." {
+		t.Errorf("the model read %q with context %q", m.in.Text, m.in.Context)
+	}
+	if same := redactionFor(t, "redact", "original").reasoner(m); same != Reasoner(m) {
+		t.Errorf("reason_on original wrapped the model")
+	}
+}
+
+// contextReasoner keeps the last input.
+type contextReasoner struct{ in reasoning.Input }
+
+func (m *contextReasoner) Predict(ctx context.Context, in reasoning.Input) (reasoning.Result, error) {
+	m.in = in
+	return reasoning.Result{Label: reasoning.Neutral}, nil
+}
