@@ -54,10 +54,11 @@ func (f *finder) classify(i, j, units int) {
 			digits = digits || f.toks[k].kind == kNum
 		}
 	}
-	us, ue, ut := f.unit(i, j)
+	unit := f.unit
 	if f.lang == "zh" {
-		us, ue, ut = f.zhUnit(i, j)
+		unit = f.zhUnit
 	}
+	us, ue, ut := unit(i, j)
 	if ut != Number {
 		f.addToks(ut, us, ue)
 		return

@@ -77,7 +77,7 @@ var contexts = map[string]contextWords{
 	},
 }
 
-// idKeysStrong are identifier keywords that win over phone keywords ("record number").
+// hasKey reports whether one of tokens [from, to) is in keys.
 func hasKey(keys map[string]bool, toks []token, from, to int) bool {
 	for k := max(0, from); k < to; k++ {
 		if keys[toks[k].low] {

@@ -127,7 +127,7 @@ func (f *finder) runEndStop(i int, stop map[string]bool) (int, int) {
 	return last + 1, units
 }
 
-// value is the value of a run written in digits only, or -1.
+// value is the value of a run that is one token of digits or one digit word, or -1.
 func (f *finder) value(i, j int) int {
 	if j != i+1 || f.toks[i].kind != kNum {
 		if v, ok := f.wordValue(i, j); ok {
