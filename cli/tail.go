@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,6 +20,7 @@ import (
 type tailFlags struct {
 	nats                    natsFlags
 	callID, subject, stream string
+	eventSubject            string
 	json, fromStart         bool
 	byCall, noText          bool
 	color                   string
@@ -56,7 +58,9 @@ func newTailCmd() *cobra.Command {
 		Use:   "tail [flags]",
 		Short: "Print results as they arrive",
 		Long: "Print sentio's results as they arrive on <result_subject>.> (or one call's with --call-id): one readable\n" +
-			"line per utterance and per call summary, or the full JSON with --json. With --call-id the call's earlier\n" +
+			"line per utterance, per call summary and per alert event (<event_subject>.>, lines starting with ⚑), or the\n" +
+			"full JSON with --json. Results say which entities were redacted, summaries their conversation metrics.\n" +
+			"With --call-id the call's earlier\n" +
 			"results are printed too (--from-start does that for every call). It exits after --count results or\n" +
 			"summaries printed, after --timeout, or on Ctrl-C; when --count is given and the timeout comes first, the\n" +
 			"exit status is 1.\n\n" +
@@ -88,6 +92,9 @@ func newTailCmd() *cobra.Command {
 			if !cmd.Flags().Changed("stream") {
 				f.stream = cfg.NATS.ResultStream
 			}
+			if !cmd.Flags().Changed("event-subject") {
+				f.eventSubject = cfg.NATS.EventSubject
+			}
 			ctx := cmd.Context()
 			if f.timeout > 0 {
 				var cancel context.CancelFunc
@@ -95,9 +102,9 @@ func newTailCmd() *cobra.Command {
 				defer cancel()
 			}
 			occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy,
-				FilterSubjects: []string{f.subject + ".>"}}
+				FilterSubjects: []string{f.subject + ".>", f.eventSubject + ".>"}}
 			if f.callID != "" {
-				occ.FilterSubjects = []string{wire.Subject(f.subject, f.callID), wire.SummarySubject(f.subject, f.callID)}
+				occ.FilterSubjects = []string{wire.Subject(f.subject, f.callID), wire.SummarySubject(f.subject, f.callID), wire.Subject(f.eventSubject, f.callID)}
 			}
 			if f.callID != "" || f.fromStart {
 				occ.DeliverPolicy = jetstream.DeliverAllPolicy
@@ -120,6 +127,15 @@ func newTailCmd() *cobra.Command {
 					}
 					return err
 				}
+				if strings.HasPrefix(m.Subject(), f.eventSubject+".") {
+					e, err := decodeEvent(m.Data())
+					if e != nil && !filter.event(e) {
+						continue
+					}
+					n++
+					view.event(m.Subject(), m.Data(), e, err)
+					continue
+				}
 				r, s, err := decodeTail(m.Subject(), m.Data())
 				if (r != nil && !filter.result(r)) || (s != nil && !filter.summary(s)) {
 					continue
@@ -141,7 +157,7 @@ func newTailCmd() *cobra.Command {
 	flags.nats.add(fl, daemon.UserSubscriber)
 	fl.StringVar(&flags.callID, "call-id", "", "only this call (its earlier results included)")
 	fl.BoolVar(&flags.json, "json", false, "print each result's full JSON (one per line)")
-	fl.IntVar(&flags.count, "count", 0, "exit after printing this many results and summaries (0: no limit)")
+	fl.IntVar(&flags.count, "count", 0, "exit after printing this many results, summaries and alert events (0: no limit)")
 	fl.DurationVar(&flags.timeout, "timeout", 0, "exit after this long (0: no limit)")
 	fl.StringVar(&flags.color, "color", "auto", "colour labels: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
 	fl.BoolVar(&flags.byCall, "by-call", false, "group the lines under a header per call: time, role, label, language, shortened transcript")
@@ -152,5 +168,6 @@ func newTailCmd() *cobra.Command {
 	fl.BoolVar(&flags.fromStart, "from-start", false, "print the results already in the stream too")
 	fl.StringVar(&flags.subject, "subject", def.NATS.ResultSubject, "result subject prefix (nats.result_subject)")
 	fl.StringVar(&flags.stream, "stream", def.NATS.ResultStream, "result stream (nats.result_stream)")
+	fl.StringVar(&flags.eventSubject, "event-subject", def.NATS.EventSubject, "alert event subject prefix (nats.event_subject)")
 	return cmd
 }

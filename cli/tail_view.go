@@ -79,17 +79,24 @@ func (v *tailView) result(r *wire.Result) {
 	if !v.noText {
 		line += fmt.Sprintf("  %q", shorten(r.Transcript, shortTranscript))
 	}
-	fmt.Fprintln(v.w, line)
+	fmt.Fprintln(v.w, line+redactionNote(r))
 }
 
 // summary prints s readably.
 func (v *tailView) summary(s *wire.Summary) {
 	if !v.byCall {
-		fmt.Fprintf(v.w, "%s  SUMMARY  %d utterances over %.1fs  %s\n", s.CallID, s.Utterances, float64(s.DurationMS)/1000, v.counts(s.Counts))
+		line := fmt.Sprintf("%s  SUMMARY  %d utterances over %.1fs  %s", s.CallID, s.Utterances, float64(s.DurationMS)/1000, v.counts(s.Counts))
+		if m := metricsNote(s.Metrics); m != "" {
+			line += "  " + m
+		}
+		fmt.Fprintln(v.w, line)
 		return
 	}
 	v.header(s.CallID)
 	fmt.Fprintf(v.w, "  summary: %d utterances over %.1fs: %s\n", s.Utterances, float64(s.DurationMS)/1000, v.counts(s.Counts))
+	if m := metricsNote(s.Metrics); m != "" {
+		fmt.Fprintf(v.w, "  metrics: %s\n", m)
+	}
 }
 
 // message prints a message of the results stream as decodeTail decoded it: its JSON as it is
@@ -127,13 +134,13 @@ func (v *tailView) readable(r *wire.Result) string {
 	s := fmt.Sprintf("%s  %s  %-8s %-13s  %s %.2f (%s)  %s",
 		r.CallID, r.UtteranceID, r.Role, span, language(r), r.LanguageConfidence, r.LanguageSource, v.pal.label(resultLabel(r), labelText(r), 14))
 	if v.noText {
-		return strings.TrimRight(s, " ")
+		return strings.TrimRight(s, " ") + redactionNote(r)
 	}
 	s += fmt.Sprintf("  %q", r.Transcript)
 	if r.Rationale != "" {
 		s += "  — " + r.Rationale
 	}
-	return s
+	return s + redactionNote(r)
 }
 
 // counts is a summary's counts per label, in label order, each in its label's colour.

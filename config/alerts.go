@@ -178,6 +178,13 @@ func parseAlertRules(v reflect.Value, s string) error {
 // validateAlerts checks each rule: its name and kind, the keys its kind requires, and no key its
 // kind does not use. Each problem names the rule's key (alerts.rules[i].key) and its line.
 func (c *Config) validateAlerts(errs *Errors) {
+	ev := c.NATS.EventSubject
+	for _, o := range []struct{ key, val string }{{"nats.result_subject", c.NATS.ResultSubject}, {"nats.audio_subject", c.NATS.AudioSubject}, {"nats.dlq_subject", c.NATS.DLQSubject}} {
+		if ev != "" && o.val != "" && (ev == o.val || strings.HasPrefix(ev, o.val+".") || strings.HasPrefix(o.val, ev+".")) {
+			*errs = append(*errs, &Error{Source: c.sources["nats.event_subject"], Key: "nats.event_subject",
+				Msg: fmt.Sprintf("%q overlaps %s %q (allowed: a subject prefix of its own, e.g. sentio.events)", ev, o.key, o.val)})
+		}
+	}
 	names := map[string]int{}
 	for i, r := range c.Alerts.Rules {
 		src := func(key string) Source {

@@ -98,6 +98,7 @@ func TestAlertRulesRefused(t *testing.T) {
 		{"not a list", "alerts:\n  rules: {name: s}\n", []string{":2: alerts.rules: expected a list of rules"}},
 		{"rule not a mapping", "alerts:\n  rules:\n    - silence\n", []string{":3: alerts.rules[0]: expected a mapping"}},
 		{"event subject", "nats:\n  event_subject: \"sentio.*\"\n", []string{":2: nats.event_subject:"}},
+		{"event subject among the results", "nats:\n  event_subject: sentio.results.events\n", []string{":2: nats.event_subject:", `overlaps nats.result_subject "sentio.results"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(writeFile(t, tc.body))
