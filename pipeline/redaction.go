@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -69,8 +70,7 @@ func (rr redactingReasoner) Predict(ctx context.Context, in reasoning.Input) (re
 // evidence spans are offsets into the transcript the model read: with reason_on original they
 // are mapped onto the redacted transcript (a span that cuts an entity grows to its whole
 // placeholder), with reason_on redacted and mode tag back onto the original; spans that then
-// overlap or meet are merged (weights added). The evidence must be in order, as package
-// reasoning gives it.
+// overlap or meet are merged (weights added), in the order of the transcript.
 func (x *redaction) apply(r *wire.Result) {
 	if x == nil {
 		return
@@ -88,7 +88,9 @@ func (x *redaction) apply(r *wire.Result) {
 	readRedacted := x.reasonOn == "redacted"
 	runes := []rune(published)
 	var evidence []wire.Evidence
-	for _, ev := range r.Evidence {
+	inOrder := slices.Clone(r.Evidence)
+	slices.SortStableFunc(inOrder, func(a, b wire.Evidence) int { return a.Start - b.Start })
+	for _, ev := range inOrder {
 		s, e := ev.Start, ev.End
 		switch {
 		case x.mode == wire.RedactionRedact && !readRedacted:
