@@ -330,7 +330,8 @@ func TestDashboardAndRulesUseTheDaemonsMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon")
 	}
-	d := testenv.StartDaemon(t)
+	// With an alert rule, as sentio_alert_events_total has a series per configured rule only.
+	d := testenv.StartDaemon(t, "--set", "alerts.rules=[{name: switch, kind: language_switch}]")
 	have := scrape(t, d.HTTP)
 	exprs := 0
 	var walk func(ps []panel)
