@@ -17,9 +17,10 @@ import (
 var timingRe = regexp.MustCompile(`whisper_print_timings:\s+(load|total) time =\s+([0-9.]+) ms`)
 
 // cliRun runs whisper-cli once over files (one process: one model load, one cold start) and
-// returns its processing time: whisper.cpp's own total time minus its model load time. -mc 0
-// keeps whisper-cli from carrying one file's text into the next as decoder context, which the Go
-// stage (no_context) never does; for files under 30 s that makes the decoding identical.
+// returns its processing time: whisper.cpp's own total time minus its model load time. Each file
+// is its own whisper_full call, which starts without earlier text (no_context, as in the Go
+// stage), and keeps the text of one window as context for the next within the file, as the Go
+// stage does (cliArgs).
 func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 	args := cliArgs(cfg, "auto")
 	for _, f := range files {
@@ -45,9 +46,11 @@ func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 }
 
 // BenchmarkGoVsWhisperCLI measures, in one run, the Go stage's time per second of audio next to
-// whisper-cli's on the same files (espeak-ng sentences in five languages, and jfk.wav when the
-// model's window holds its 11 s), model,
-// threads and settings (greedy, language detection, no temperature fallback).
+// whisper-cli's on the same files, model, threads and settings (greedy, language detection, no
+// temperature fallback). Sub-benchmarks: bundled, the bundled model on espeak-ng sentences in five
+// languages; tiny-random and base-random, models of whisper tiny's and base's dimensions with
+// random weights (randomModel: speed only, their text is garbage of maximal length), on jfk.wav
+// three times (33 s, two windows with text context between them, as in whisper-cli).
 //
 // whisper.cpp's first whisper_full in a process is much slower than the following ones (the Go
 // engine warms each worker up in Open), and whisper-cli is a fresh process: comparing one cold
@@ -60,18 +63,25 @@ func cliRun(b *testing.B, cfg config.ASR, files []string) time.Duration {
 // ratio of each side's fastest batch (whisper-cli: the cold run or a third of the triple run),
 // which other load on a shared machine disturbs least.
 func BenchmarkGoVsWhisperCLI(b *testing.B) {
-	cfg := testConfig(b)
+	b.Run("bundled", func(b *testing.B) {
+		var files []string
+		for _, c := range speechClips(b) {
+			files = append(files, c.path)
+		}
+		benchGoVsCLI(b, testConfig(b), files)
+	})
+	for _, d := range []officialDims{dimsTiny, dimsBase} {
+		b.Run(d.name+"-random", func(b *testing.B) {
+			cfg := testConfig(b)
+			cfg.Model = randomModel(b, d)
+			benchGoVsCLI(b, cfg, []string{longFile(b)})
+		})
+	}
+}
+
+func benchGoVsCLI(b *testing.B, cfg config.ASR, files []string) {
 	cfg.Languages = Languages() // no restriction, so both detect the same language
-	var files []string
-	for _, c := range speechClips(b) {
-		files = append(files, c.path)
-	}
 	e := open(b, cfg, 1)
-	if e.windowSamples() >= 11*SampleRate {
-		// Longer than one window, whisper-cli would skip the rest with a short-window model
-		// (see TestSameTextAsWhisperCLI); the Go stage would not, and do more work.
-		files = append(files, testenv.Shared(b, "data/speech/jfk.wav"))
-	}
 	pcms := make([][]float32, len(files))
 	var audioS float64
 	for i, f := range files {

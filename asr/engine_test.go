@@ -107,11 +107,17 @@ func open(t testing.TB, cfg config.ASR, workers int) *Engine {
 }
 
 // cliArgs is whisper-cli's command line for the engine's decoding settings in cfg (greedy, one
-// candidate, no carried-over text context) and language lang ("auto" detects). -nt follows
-// asr.no_timestamps; whisper.cpp forces it anyway for models with two decoder layers, such as the
-// bundled one.
+// candidate) and language lang ("auto" detects). -nt follows asr.no_timestamps; whisper.cpp forces
+// it anyway for models with two decoder layers, such as the bundled one.
+//
+// Text context is left at whisper-cli's default, which is the engine's: whisper-cli does not
+// change whisper_full_default_params' no_context (true), so each whisper_full call (each file)
+// starts without earlier text, and -mc (n_max_text_ctx) stays -1, so within one call the text of
+// a window is the decoder's context for the next, as in the engine (no_context clears it only at
+// the start of a call). "-mc 0" would also drop it between the windows of one file: on audio
+// longer than 30 s the texts would then differ (TestSameTextAsWhisperCLIOverWindows).
 func cliArgs(cfg config.ASR, lang string) []string {
-	args := []string{"-m", cfg.Model, "-l", lang, "-bs", "1", "-bo", "1", "-t", itoa(cfg.Threads), "-mc", "0"}
+	args := []string{"-m", cfg.Model, "-l", lang, "-bs", "1", "-bo", "1", "-t", itoa(cfg.Threads)}
 	if cfg.NoTimestamps {
 		args = append(args, "-nt")
 	}
