@@ -213,6 +213,11 @@ func (c *Config) validateAlerts(errs *Errors) {
 		}
 		set := map[string]bool{"role": r.Role != "", "count": r.Count != 0, "phrases": r.Phrases != nil,
 			"min_gap": r.MinGap != 0, "label": r.Label != "", "min_score": r.MinScore != 0}
+		for k := range set {
+			if _, inFile := c.sources[ruleKey(i, k)]; inFile {
+				set[k] = true // given, if only as 0 or empty
+			}
+		}
 		for _, k := range []string{"role", "count", "phrases", "min_gap", "label", "min_score"} {
 			if set[k] && !slices.Contains(keys, k) {
 				bad(k, fmt.Sprintf("is not used by kind %s (allowed keys: name, kind, %s)", r.Kind, strings.Join(keys, ", ")))

@@ -84,7 +84,7 @@ func TestAlertRulesRefused(t *testing.T) {
 		{"unknown kind", "alerts:\n  rules:\n    - name: a\n      kind: shouting\n", []string{":4: alerts.rules[0].kind:", `"shouting" is not a rule kind`, "negative_streak, phrase, silence, language_switch, label_score"}},
 		{"unknown key", "alerts:\n  rules:\n    - name: a\n      kind: silence\n      min_gapp: 3s\n", []string{":5: ", `unknown key "alerts.rules[0].min_gapp"`, `did you mean "alerts.rules[0].min_gap"`}},
 		{"streak without count", "alerts:\n  rules:\n    - name: a\n      kind: negative_streak\n", []string{":3: alerts.rules[0].count: is missing", "negative_streak: required"}},
-		{"zero count", "alerts:\n  rules:\n    - name: a\n      kind: negative_streak\n      count: 0\n", []string{":5: alerts.rules[0].count:", "is missing"}},
+		{"zero count", "alerts:\n  rules:\n    - name: a\n      kind: negative_streak\n      count: 0\n", []string{":5: alerts.rules[0].count: 0 is not allowed"}},
 		{"negative count", "alerts:\n  rules:\n    - name: a\n      kind: negative_streak\n      count: -2\n", []string{":5: alerts.rules[0].count: -2 is not allowed"}},
 		{"key of another kind", "alerts:\n  rules:\n    - name: a\n      kind: silence\n      min_gap: 3s\n      label: negative\n", []string{":6: alerts.rules[0].label: is not used by kind silence", "allowed keys: name, kind, role, min_gap"}},
 		{"bad name", "alerts:\n  rules:\n    - name: a b\n      kind: language_switch\n", []string{":3: alerts.rules[0].name:", `"a b" is not a rule name`}},

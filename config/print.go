@@ -109,7 +109,11 @@ func (c *Config) node(v reflect.Value, prefix string) *yaml.Node {
 			}
 		}
 		if src, ok := c.sources[full]; ok && src != (Source{}) {
-			vn.LineComment = "from " + src.String()
+			if vn.Kind == yaml.SequenceNode && vn.Style != yaml.FlowStyle {
+				kn.LineComment = "from " + src.String() // a block list: on its key's line
+			} else {
+				vn.LineComment = "from " + src.String()
+			}
 		}
 		m.Content = append(m.Content, kn, vn)
 	}
