@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,39 @@ func TestAlertsFailoverAndReplay(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(instB.events.WithLabelValues("gap", config.AlertSilence)); v != 2 {
 		t.Errorf("instance B counted %v gap events, want 2 (published twice, stored once)", v)
+	}
+}
+
+// eventSink is a Sink double that keeps what is published (mechanics only).
+type eventSink struct{ data [][]byte }
+
+func (s *eventSink) Publish(_ context.Context, _, _ string, data []byte) error {
+	s.data = append(s.data, data)
+	return nil
+}
+
+func (s *eventSink) CallResults(context.Context, string) ([]wire.Result, error) { return nil, nil }
+
+// A phrase rule matches the transcript as transcribed, but with redact.mode redact the event
+// carries the phrase redacted as a transcript would be: no digits of a phone number.
+func TestPhraseEventRedacted(t *testing.T) {
+	cfg := testConfig()
+	cfg.Redact.Mode = "redact"
+	cfg.Alerts.Rules = []config.AlertRule{{Name: "number", Kind: config.AlertPhrase, Phrases: map[string][]string{"en": {"my number is 0912 345 678"}}}}
+	sink := &eventSink{}
+	a := newAlerter(cfg, sink, nil, nil)
+	r := &wire.Result{CallID: "c1", UtteranceID: wire.UtteranceID("c1", 0, 0), Role: "customer", Language: "en", Transcript: "My number is [PHONE]."}
+	if err := a.publish(context.Background(), r, "My number is 0912 345 678."); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.data) != 1 {
+		t.Fatalf("%d events, want 1", len(sink.data))
+	}
+	var e wire.Event
+	if err := json.Unmarshal(sink.data[0], &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Phrase != "my number is [PHONE]" || strings.Contains(string(sink.data[0]), "0912") {
+		t.Errorf("event %s: want the phrase redacted", sink.data[0])
 	}
 }
