@@ -38,6 +38,17 @@ func New(rules []config.AlertRule) *Rules {
 // Empty reports whether there are no rules.
 func (rs *Rules) Empty() bool { return rs == nil || len(rs.rules) == 0 }
 
+// Stateful reports whether a rule compares an utterance with earlier ones (negative_streak,
+// silence, language_switch); phrase and label_score read the utterance alone.
+func (rs *Rules) Stateful() bool {
+	for _, r := range rs.rules {
+		if r.Kind == config.AlertNegativeStreak || r.Kind == config.AlertSilence || r.Kind == config.AlertLanguageSwitch {
+			return true
+		}
+	}
+	return false
+}
+
 // Names are the rules' names and kinds, in configuration order (for metrics).
 func (rs *Rules) Names() [][2]string {
 	var out [][2]string

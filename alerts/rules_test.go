@@ -187,9 +187,9 @@ func TestReplayAndRebuild(t *testing.T) {
 func TestNormalize(t *testing.T) {
 	for in, want := range map[string]string{
 		"  Hello,   WORLD!! ": "hello world",
-		"Straße":             "strasse",
-		"hu\u0309y":          "hủy",
-		"取消，预约":              "取消 预约",
+		"Straße":              "strasse",
+		"hu\u0309y":           "hủy",
+		"取消，预约":               "取消 预约",
 	} {
 		if got := normalize(in); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", in, got, want)

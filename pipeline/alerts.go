@@ -24,7 +24,8 @@ import (
 // call's results. The first time an instance evaluates a call (a new call, one it took over on
 // failover or after a restart, or one it forgot) it rebuilds the state from the call's published
 // results (Sink.CallResults), so an instance taking a call over compares its utterances with the
-// ones the previous owner published, and matches what it would have. A nil *alerter has no rules.
+// ones the previous owner published, and matches what it would have. Rules that read the
+// utterance alone (phrase, label_score) need no state and no read. A nil *alerter has no rules.
 type alerter struct {
 	rules    *alerts.Rules
 	sink     Sink
@@ -110,6 +111,9 @@ func (a *alerter) publish(ctx context.Context, r *wire.Result, transcript string
 	if a == nil {
 		return nil
 	}
+	if !a.rules.Stateful() {
+		return a.publishEvents(ctx, r, a.rules.Evaluate(alerts.NewCall(), r, transcript))
+	}
 	c := a.call(r.CallID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -124,7 +128,12 @@ func (a *alerter) publish(ctx context.Context, r *wire.Result, transcript string
 		}
 		c.state = st
 	}
-	for _, e := range a.rules.Evaluate(c.state, r, transcript) {
+	return a.publishEvents(ctx, r, a.rules.Evaluate(c.state, r, transcript))
+}
+
+// publishEvents publishes the events of r, each with its id as Nats-Msg-Id.
+func (a *alerter) publishEvents(ctx context.Context, r *wire.Result, evs []wire.Event) error {
+	for _, e := range evs {
 		if e.Phrase != "" && a.red != nil && a.red.mode == wire.RedactionRedact {
 			e.Phrase, _ = a.red.r.Redact(e.Phrase, r.Language)
 		}

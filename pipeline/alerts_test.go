@@ -82,17 +82,24 @@ func TestAlertsFailoverAndReplay(t *testing.T) {
 }
 
 // eventSink is a Sink double that keeps what is published (mechanics only).
-type eventSink struct{ data [][]byte }
+type eventSink struct {
+	data  [][]byte
+	reads int
+}
 
 func (s *eventSink) Publish(_ context.Context, _, _ string, data []byte) error {
 	s.data = append(s.data, data)
 	return nil
 }
 
-func (s *eventSink) CallResults(context.Context, string) ([]wire.Result, error) { return nil, nil }
+func (s *eventSink) CallResults(context.Context, string) ([]wire.Result, error) {
+	s.reads++
+	return nil, nil
+}
 
 // A phrase rule matches the transcript as transcribed, but with redact.mode redact the event
-// carries the phrase redacted as a transcript would be: no digits of a phone number.
+// carries the phrase redacted as a transcript would be: no digits of a phone number. A phrase
+// rule reads the utterance alone: the call's results are not read.
 func TestPhraseEventRedacted(t *testing.T) {
 	cfg := testConfig()
 	cfg.Redact.Mode = "redact"
@@ -103,8 +110,8 @@ func TestPhraseEventRedacted(t *testing.T) {
 	if err := a.publish(context.Background(), r, "My number is 0912 345 678."); err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.data) != 1 {
-		t.Fatalf("%d events, want 1", len(sink.data))
+	if len(sink.data) != 1 || sink.reads != 0 {
+		t.Fatalf("%d events, %d reads of the call's results; want 1 and 0", len(sink.data), sink.reads)
 	}
 	var e wire.Event
 	if err := json.Unmarshal(sink.data[0], &e); err != nil {
