@@ -400,3 +400,54 @@ func TestLLMBreakerRecovers(t *testing.T) {
 		t.Errorf("breaker_state %v, want 0 (closed)", s)
 	}
 }
+
+// TestLLMRequest: what reaches the endpoint (seen by a proxy in front of the real server): the
+// key as a bearer token, the task naming the utterance's language, the configured number of
+// few-shot examples of that language, the bounded context, the JSON schema and log-probabilities.
+func TestLLMRequest(t *testing.T) {
+	srv := testenv.StartLLMServer(t, 1, "--api-key", testAPIKey)
+	var mu sync.Mutex
+	var body []byte
+	var auth string
+	url := proxy(t, srv.URL, func(r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		mu.Lock()
+		body, auth = b, r.Header.Get("Authorization")
+		mu.Unlock()
+	}, nil)
+	m := openLLMModel(t, url, false, nil, func(c *config.LLM) { c.FewShot, c.ContextUtterances = 2, 2 })
+	in := Input{Lang: "de", Text: samples[7].Text, Context: []string{"Erster Satz.", "Zweiter Satz.", "Dritter Satz."}}
+	if _, err := m.Predict(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var req llm.ChatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	if auth != "Bearer "+testAPIKey {
+		t.Errorf("Authorization %q", auth)
+	}
+	if len(req.Messages) != 6 || !strings.Contains(req.Messages[0].Content, "written in German") {
+		t.Fatalf("messages %+v", req.Messages)
+	}
+	ex, err := llm.LoadExamples(filepath.Join(testenv.RepoRoot(t), "models", "llm", "fewshot.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range 2 {
+		if req.Messages[1+2*k].Content != "Utterance: "+ex["de"][k].Text || !strings.Contains(req.Messages[2+2*k].Content, ex["de"][k].Rationale) {
+			t.Errorf("example %d: %+v", k, req.Messages[1+2*k:3+2*k])
+		}
+	}
+	last := req.Messages[5].Content
+	if strings.Contains(last, "Erster") || !strings.Contains(last, "- Zweiter Satz.\n- Dritter Satz.\n") || !strings.HasSuffix(last, "Utterance: "+in.Text) {
+		t.Errorf("last message %q", last)
+	}
+	if req.ResponseFormat == nil || req.ResponseFormat.Type != "json_schema" || !strings.Contains(string(req.ResponseFormat.JSONSchema.Schema), `"enum":["negative","neutral","positive"]`) ||
+		!req.Logprobs || req.TopLogprobs != 20 || req.Temperature != 0 || req.Model != "tiny" {
+		t.Errorf("request %s", body)
+	}
+}
