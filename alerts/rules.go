@@ -103,13 +103,9 @@ func (a brief) before(b brief) bool {
 // redaction), which phrase rules search.
 func (rs *Rules) Evaluate(c *Call, r *wire.Result, transcript string) []wire.Event {
 	c.Add(r)
-	var prev []brief // the call's utterances before r, in time order
+	// The call's utterances before r, in time order.
 	self := brief{start: r.StartMS, channel: r.Channel}
-	for _, u := range c.utts {
-		if u.id != r.UtteranceID && u.before(self) {
-			prev = append(prev, u)
-		}
-	}
+	prev := c.utts[:sort.Search(len(c.utts), func(i int) bool { return !c.utts[i].before(self) })]
 	var out []wire.Event
 	for _, ru := range rs.rules {
 		if ru.Role != "" && ru.Role != r.Role {
