@@ -10,7 +10,8 @@
 //	    window, rejects gaps and late chunks, runs voice activity detection and cuts utterances;
 //	  - asr: whisper.cpp transcript and whisper's language probabilities;
 //	  - langid: lingua-go fused with whisper; unsupported languages skip reasoning;
-//	  - reason: label, scores, rationale and evidence from the ONNX model;
+//	  - reason: label, scores, rationale and evidence from the ONNX model, or label, scores and
+//	    rationale from an LLM endpoint (kind "llm", with the call's previous utterances as context);
 //	  - publish: the texts redacted or tagged (redact.mode, package redact), the result JSON with
 //	    Nats-Msg-Id = utterance id, waiting for the PubAck; then the events of the alert rules
 //	    that match at it (alerts.rules, package alerts); at the end of a stream, the call

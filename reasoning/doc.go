@@ -14,7 +14,13 @@
 // each feature's additive contribution to each label's logit. The rationale is retrieved from the
 // annotators' rationales (the reasoning/rationale package).
 //
-// Another kind (a generative "seq2seq" model that writes the label and then the rationale) is
-// added as a file that implements Model and an entry for its opener in kinds (model.go), beside
-// "ngram-classifier"'s.
+// The "llm" kind (models/llm) asks a language model behind an OpenAI-compatible chat-completions
+// endpoint (reasoning.llm; the reasoning/llm package builds the prompt, constrains and parses the
+// answer and reads label scores from log-probabilities): one request per text, at most
+// max_concurrent in flight, retried with backoff, behind a circuit breaker, and what fails is
+// answered by the fallback model (reasoning.llm.fallback_dir), which Result.Model then names. Its
+// results have no evidence, and no scores (NoScores) when the endpoint gives no log-probabilities.
+//
+// Another kind is added as a file that implements Model and an entry for its opener in kinds
+// (model.go).
 package reasoning
