@@ -75,4 +75,3 @@ func TestEndToEndLLMReasoning(t *testing.T) {
 	}
 	r.settled(time.Minute)
 }
-
