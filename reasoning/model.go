@@ -82,7 +82,8 @@ type Result struct {
 	Rationale string `json:"rationale"`
 	// RationaleSource says where the rationale came from: "retrieval" (the annotators' rationale
 	// voted among the most similar training utterances with the label) or "fallback" (the label's
-	// most frequent rationale, when no training utterance is similar).
+	// most frequent rationale, when no training utterance is similar) or "llm" (written by the
+	// language model of the "llm" kind).
 	RationaleSource string `json:"rationale_source"`
 	// RationaleNeighbour is the id of the most similar training utterance with the rationale
 	// (retrieval only).
