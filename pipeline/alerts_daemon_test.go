@@ -16,10 +16,10 @@ import (
 )
 
 // alertRules are the rules of the daemon tests: a phrase of the English sentence, a silence of
-// 4 s, a language switch, and a negative streak of two.
+// 4 s, a language switch, a negative streak of two and a negative score of at least 0.5.
 const alertRules = `[{name: headache, kind: phrase, phrases: {en: ["terrible headache"], de: ["kein Wort davon"]}},
  {name: long-silence, kind: silence, min_gap: 4s}, {name: switch, kind: language_switch},
- {name: two-negative, kind: negative_streak, count: 2}]`
+ {name: two-negative, kind: negative_streak, count: 2}, {name: negative, kind: label_score, label: negative, min_score: 0.5}]`
 
 // events reads the alert events of a call (want of them, or what came by the timeout), each
 // checked against schema/event.v1.json and published with its event id as Nats-Msg-Id.
@@ -45,7 +45,8 @@ func events(t *testing.T, r *rig, callID string, want int, timeout time.Duration
 // TestDaemonAlerts streams an English corpus sentence, 6 s of silence and a German one through
 // the real daemon with alert rules: the phrase rule matches the English utterance, the silence
 // and language-switch rules the German one (the silence from the English utterance's end), and
-// the negative streak of two matches the German one exactly when both are labelled negative.
+// the negative streak of two matches the German one exactly when both are labelled negative, and
+// the score rule each utterance whose negative score is at least 0.5.
 // Each event is on sentio.events.<call_id> once, valid against its schema (which allows no
 // transcript), with its deterministic id as Nats-Msg-Id.
 func TestDaemonAlerts(t *testing.T) {
@@ -80,10 +81,24 @@ func TestDaemonAlerts(t *testing.T) {
 	if first.Label == "negative" && second.Label == "negative" {
 		want["two-negative"] = second.UtteranceID
 	}
+	var scored []string // the utterances the score rule matches, as their results give them
+	for _, x := range res {
+		if x.Scores["negative"] >= 0.5 {
+			scored = append(scored, x.UtteranceID)
+		}
+	}
 	// Read one more than expected: an extra event, or one published twice, would show.
-	evs := events(t, r, call, len(want)+1, 5*time.Second)
+	evs := events(t, r, call, len(want)+len(scored)+1, 5*time.Second)
 	got := map[string]string{}
+	var gotScored []string
 	for _, e := range evs {
+		if e.Rule == "negative" {
+			gotScored = append(gotScored, e.UtteranceID)
+			if e.ScoreLabel != "negative" || e.Score < 0.5 || e.MinScore != 0.5 {
+				t.Errorf("score event %+v", e)
+			}
+			continue
+		}
 		if _, dup := got[e.Rule]; dup {
 			t.Errorf("rule %s has two events", e.Rule)
 		}
@@ -110,8 +125,10 @@ func TestDaemonAlerts(t *testing.T) {
 			}
 		}
 	}
-	if len(got) != len(want) || len(evs) != len(want) {
-		t.Errorf("events at %v (%d events), want %v", got, len(evs), want)
+	sort.Strings(scored)
+	sort.Strings(gotScored)
+	if len(got) != len(want) || len(evs) != len(want)+len(scored) || strings.Join(gotScored, ",") != strings.Join(scored, ",") {
+		t.Errorf("events at %v and score events at %v (%d events), want %v and %v", got, gotScored, len(evs), want, scored)
 	}
 	for rule, id := range want {
 		if got[rule] != id {
