@@ -108,11 +108,23 @@ func (a *alerter) forget(callID string) {
 // events. transcript is r's transcript before redaction. An error leaves the input to be
 // retried: the evaluation is repeated and gives the same events.
 func (a *alerter) publish(ctx context.Context, r *wire.Result, transcript string) error {
+	evs, err := a.evaluate(ctx, r, transcript)
+	if err != nil {
+		return err
+	}
+	return a.publishEvents(ctx, r, evs)
+}
+
+// evaluate adds result r to its call's state and returns the events of the rules that match at
+// it. The publish stage calls it as a result reaches it, before publishing the result, so that
+// the utterances of a call are added in the order they reach the stage rather than the order
+// their PubAcks come back; it publishes the events after the result's PubAck.
+func (a *alerter) evaluate(ctx context.Context, r *wire.Result, transcript string) ([]wire.Event, error) {
 	if a == nil {
-		return nil
+		return nil, nil
 	}
 	if !a.rules.Stateful() {
-		return a.publishEvents(ctx, r, a.rules.Evaluate(alerts.NewCall(), r, transcript))
+		return a.rules.Evaluate(alerts.NewCall(), r, transcript), nil
 	}
 	c := a.call(r.CallID)
 	c.mu.Lock()
@@ -120,7 +132,7 @@ func (a *alerter) publish(ctx context.Context, r *wire.Result, transcript string
 	if c.state == nil {
 		published, err := a.sink.CallResults(ctx, r.CallID)
 		if err != nil {
-			return fmt.Errorf("alerts: reading the results of call %s: %w", r.CallID, err)
+			return nil, fmt.Errorf("alerts: reading the results of call %s: %w", r.CallID, err)
 		}
 		st := alerts.NewCall()
 		for i := range published {
@@ -128,7 +140,7 @@ func (a *alerter) publish(ctx context.Context, r *wire.Result, transcript string
 		}
 		c.state = st
 	}
-	return a.publishEvents(ctx, r, a.rules.Evaluate(c.state, r, transcript))
+	return a.rules.Evaluate(c.state, r, transcript), nil
 }
 
 // publishEvents publishes the events of r, each with its id as Nats-Msg-Id.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +84,85 @@ func TestReplayedUtterancePublishesItsEvents(t *testing.T) {
 	}
 	if len(sink.results) != 1 || len(sink.events) != 1 {
 		t.Fatalf("after the redeliveries: %d results, %d events; want 1 and 1", len(sink.results), len(sink.events))
+	}
+}
+
+// slowSink holds the PubAck of one result until released (mechanics only), and keeps results
+// and events.
+type slowSink struct {
+	mu       sync.Mutex
+	slowID   string
+	entered  chan struct{}
+	release  chan struct{}
+	results  []wire.Result
+	silences []string // the utterances of the silence events
+}
+
+func (s *slowSink) Publish(_ context.Context, subject, id string, data []byte) error {
+	if id == s.slowID {
+		close(s.entered)
+		<-s.release
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if strings.HasPrefix(subject, "sentio.events.") {
+		var e wire.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return err
+		}
+		s.silences = append(s.silences, e.UtteranceID)
+		return nil
+	}
+	var r wire.Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return err
+	}
+	s.results = append(s.results, r)
+	return nil
+}
+
+func (s *slowSink) CallResults(context.Context, string) ([]wire.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]wire.Result(nil), s.results...), nil
+}
+
+// Utterances are compared in the order they reach the publish stage, not the order of their
+// PubAcks: utterance 1 (4 s after utterance 0) waits for its PubAck while utterance 2, 200 ms
+// after it, is published; utterance 2 is still compared with utterance 1, so only utterance 1
+// is a silence.
+func TestAlertsOrderIsArrivalNotPubAck(t *testing.T) {
+	cfg := testConfig()
+	cfg.Alerts.Rules = []config.AlertRule{{Name: "gap", Kind: config.AlertSilence, MinGap: 3 * time.Second}}
+	ms := func(v int64) int64 { return v * asr.SampleRate / 1000 }
+	work := func(startMS, endMS int64) *Work {
+		return &Work{CallID: "c", Mode: wire.ModeStream, Role: "customer", Start: ms(startMS), PCM: make([]float32, ms(endMS-startMS)), Arrived: time.Now(),
+			ASR: asr.Result{Text: "x"}, Lang: langid.Decision{Language: "en", Supported: true}}
+	}
+	u0, u1, u2 := work(0, 1000), work(5000, 6000), work(6200, 7000)
+	sink := &slowSink{slowID: u1.utteranceID(), entered: make(chan struct{}), release: make(chan struct{})}
+	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(), dedupe: 2 * time.Minute,
+		log: slog.New(slog.DiscardHandler), m: newMetrics(prometheus.NewRegistry()), alerts: newAlerter(cfg, sink, nil, nil)}
+	tr := stages.NewTracker(stages.Policy{}, nil, nil)
+	defer tr.Close()
+	process := func(w *Work) error {
+		s.calls.add("c", 1)
+		return s.Process(context.Background(), 0, stages.Item[*Work]{V: w, Deps: []*stages.Txn{tr.Begin(replayInput{1})}}, nil)
+	}
+	if err := process(u0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- process(u1) }()
+	<-sink.entered // utterance 1 waits for its PubAck
+	if err := process(u2); err != nil {
+		t.Fatal(err)
+	}
+	close(sink.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.silences) != 1 || sink.silences[0] != u1.utteranceID() {
+		t.Errorf("silence events at %v, want only utterance 1 (%s)", sink.silences, u1.utteranceID())
 	}
 }

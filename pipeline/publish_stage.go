@@ -87,6 +87,10 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 			return nil
 		}
 	}
+	events, err := s.alerts.evaluate(ctx, r, transcript)
+	if err != nil {
+		return err
+	}
 	total := time.Since(w.Arrived)
 	r.TimingsMS["total"] = float64(total.Nanoseconds()) / 1e6
 	data, err := wire.MarshalResult(r)
@@ -96,7 +100,7 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	if err := s.sink.Publish(ctx, wire.Subject(s.resultPfx, w.CallID), r.UtteranceID, data); err != nil {
 		return err
 	}
-	if err := s.alerts.publish(ctx, r, transcript); err != nil {
+	if err := s.alerts.publishEvents(ctx, r, events); err != nil {
 		return err
 	}
 	s.calls.add(w.CallID, -1)
