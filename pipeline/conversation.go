@@ -143,6 +143,7 @@ func interruptionsOf(results []wire.Result) (interrupts, interrupted map[string]
 // in the quarter holding its midpoint.
 func trend(rs []wire.Result, durationMS int64) []wire.TrendEntry {
 	out := make([]wire.TrendEntry, 4)
+	var scored [4]int // utterances with scores per quarter
 	for q := range out {
 		out[q] = wire.TrendEntry{Quarter: q + 1, StartMS: durationMS * int64(q) / 4, EndMS: durationMS * int64(q+1) / 4, Counts: map[string]int{}}
 	}
@@ -157,6 +158,10 @@ func trend(rs []wire.Result, durationMS int64) []wire.TrendEntry {
 		e := &out[q]
 		e.Utterances++
 		e.Counts[r.Label]++
+		if len(r.Scores) == 0 {
+			continue // a label without probabilities (scores_available false) counts, but adds no scores
+		}
+		scored[q]++
 		if e.MeanScores == nil {
 			e.MeanScores = map[string]float64{}
 		}
@@ -166,7 +171,7 @@ func trend(rs []wire.Result, durationMS int64) []wire.TrendEntry {
 	}
 	for q := range out {
 		for l := range out[q].MeanScores {
-			out[q].MeanScores[l] = math.Round(out[q].MeanScores[l]/float64(out[q].Utterances)*10000) / 10000
+			out[q].MeanScores[l] = math.Round(out[q].MeanScores[l]/float64(scored[q])*10000) / 10000
 		}
 	}
 	return out

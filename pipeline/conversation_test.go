@@ -54,6 +54,15 @@ func TestConversationMetrics(t *testing.T) {
 		c.Trend[3].StartMS != 12000 || c.Trend[3].EndMS != 16000 {
 		t.Errorf("customer trend %+v", c.Trend)
 	}
+	// A label without probabilities (an LLM without log-probabilities) counts in its quarter but
+	// does not pull the mean scores towards zero.
+	mixed := trend([]wire.Result{
+		{UtteranceID: "s", StartMS: 0, EndMS: 1000, Label: wire.LabelPositive, Scores: sc(0, 0.2, 0.8)},
+		{UtteranceID: "n", StartMS: 1000, EndMS: 2000, Label: wire.LabelNegative},
+	}, 16000)
+	if mixed[0].Utterances != 2 || mixed[0].Counts[wire.LabelNegative] != 1 || mixed[0].MeanScores[wire.LabelPositive] != 0.8 {
+		t.Errorf("trend with an unscored label: %+v", mixed[0])
+	}
 	// Mono: one role, no overlap or interruptions; touching utterances do not overlap.
 	mono := conversation([]wire.Result{{UtteranceID: "x", Role: "unknown", StartMS: 0, EndMS: 1000}, {UtteranceID: "y", Role: "other", StartMS: 1000, EndMS: 2000}}, 2000)
 	if mono.OverlapMS != 0 || mono.Interruptions != 0 || mono.NonTalkMS != 0 {
