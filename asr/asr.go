@@ -20,7 +20,8 @@
 // prompts, transcribes worse with one.
 //
 // Settings (config.ASR): asr.model, asr.vad_model (empty: no VAD), asr.threads (per worker),
-// asr.languages and asr.language (forced), asr.prompt, asr.word_timings, asr.audio_ctx, asr.no_timestamps, asr.no_fallback,
+// asr.languages and asr.language (forced), asr.prompt, asr.word_timings, asr.audio_ctx,
+// asr.adaptive_audio_ctx (see audioctx.go), asr.no_timestamps, asr.no_fallback,
 // asr.use_gpu. use_gpu lets whisper.cpp pick a ggml GPU backend when one is installed (Debian:
 // libggml0-backend-cuda or -vulkan); it is not tested here, where only the CPU backend exists.
 //

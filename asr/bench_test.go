@@ -73,7 +73,7 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 	for _, d := range []officialDims{dimsTiny, dimsBase} {
 		b.Run(d.name+"-random", func(b *testing.B) {
 			cfg := testConfig(b)
-			cfg.Model = randomModel(b, d)
+			cfg.Model = randomModel(b, d, false)
 			benchGoVsCLI(b, cfg, []string{longFile(b)})
 		})
 	}
@@ -81,6 +81,7 @@ func BenchmarkGoVsWhisperCLI(b *testing.B) {
 
 func benchGoVsCLI(b *testing.B, cfg config.ASR, files []string) {
 	cfg.Languages = Languages() // no restriction, so both detect the same language
+	cfg.WordTimings = false     // whisper-cli computes no word timings (BenchmarkWordTimings)
 	e := open(b, cfg, 1)
 	pcms := make([][]float32, len(files))
 	var audioS float64

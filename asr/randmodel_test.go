@@ -32,14 +32,23 @@ var (
 // only on the dimensions, so such a model measures speed and compares decoders (its text is
 // deterministic garbage), not accuracy. The file (tiny: 75 MB) is written once into the user's
 // cache directory and reused; the mel filters and token texts are the bundled model's.
-func randomModel(t testing.TB, d officialDims) string {
+//
+// With eot, the decoder's last layer norm has a bias along one channel and the end-of-text
+// token's embedding points that way, so the decoder ends each window as soon as whisper.cpp's
+// timestamp rules let it: such a model measures the encoder and the language detection (what
+// the audio context changes) without hundreds of garbage tokens per window.
+func randomModel(t testing.TB, d officialDims, eot bool) string {
 	t.Helper()
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()
 	}
 	dir = filepath.Join(dir, "sentio", "random-whisper")
-	path := filepath.Join(dir, "ggml-random-"+d.name+"-v1.bin")
+	name := d.name
+	if eot {
+		name += "-eot"
+	}
+	path := filepath.Join(dir, "ggml-random-"+name+"-v1.bin")
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
@@ -52,7 +61,7 @@ func randomModel(t testing.TB, d officialDims) string {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := writeRandomModel(w, projectModel(t), d); err != nil {
+	if err := writeRandomModel(w, projectModel(t), d, eot); err != nil {
 		t.Fatalf("writing a random %s model: %v", d.name, err)
 	}
 	if err := w.Flush(); err != nil {
@@ -70,7 +79,7 @@ func randomModel(t testing.TB, d officialDims) string {
 // writeRandomModel writes the ggml whisper format (whisper.cpp's whisper_model_load): the magic,
 // eleven int32 hyperparameters, the mel filters and vocabulary (copied from the model at src),
 // then each tensor as n_dims, name length, type, dims (innermost first), name, data.
-func writeRandomModel(w io.Writer, src string, d officialDims) error {
+func writeRandomModel(w io.Writer, src string, d officialDims, eot bool) error {
 	const nVocab, audioCtx, textCtx, mels = 51865, 1500, 448, 80
 	f, err := os.Open(src)
 	if err != nil {
@@ -147,12 +156,23 @@ func writeRandomModel(w io.Writer, src string, d officialDims) error {
 		if len(shape) >= 2 {
 			scale = float32(1 / math.Sqrt(float64(n/shape[0])))
 		}
-		buf := make([]byte, 0, 4096)
-		for i := 0; i < n; i++ {
-			v := value
+		vals := make([]float32, n)
+		for i := range vals {
+			vals[i] = value
 			if math.IsNaN(float64(value)) {
-				v = float32(rng.NormFloat64()) * scale
+				vals[i] = float32(rng.NormFloat64()) * scale
 			}
+		}
+		if eot && name == "decoder.ln.bias" {
+			vals[0] = 10
+		}
+		if eot && name == "decoder.token_embedding.weight" {
+			const eotID = 50257 // whisper's <|endoftext|> in the multilingual vocabulary
+			clear(vals[eotID*shape[1] : (eotID+1)*shape[1]])
+			vals[eotID*shape[1]] = 10
+		}
+		buf := make([]byte, 0, 4096)
+		for _, v := range vals {
 			if f32 {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 			} else {

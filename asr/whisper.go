@@ -18,9 +18,12 @@ package asr
 #include <stdio.h>
 #include <stdlib.h>
 
+// sentio_muted silences the log on this thread (sentio_set_audio_ctx's expected error line).
+static __thread int sentio_muted;
+
 static void sentio_log(enum ggml_log_level level, const char *text, void *ud) {
 	(void)ud;
-	if (level == GGML_LOG_LEVEL_ERROR) {
+	if (level == GGML_LOG_LEVEL_ERROR && !sentio_muted) {
 		fputs(text, stderr);
 	}
 }
@@ -85,13 +88,43 @@ static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, co
 	return whisper_full_with_state(ctx, st, p, pcm, n);
 }
 
+static bool sentio_refuse_cb(struct whisper_context *ctx, struct whisper_state *st, void *data) {
+	(void)ctx; (void)st; (void)data;
+	return false;
+}
+
+// sentio_set_audio_ctx makes audio_ctx (0: the model's) the encoder context of the state, which
+// must hold a spectrogram. whisper.cpp has no setter: whisper_full stores params.audio_ctx in the
+// state just before its first encoder run, which an encoder_begin_callback refusing to start
+// skips (whisper_full then returns 0 and logs one error line, silenced here).
+static int sentio_set_audio_ctx(struct whisper_context *ctx, struct whisper_state *st, int audio_ctx) {
+	struct whisper_full_params p = whisper_full_default_params(WHISPER_SAMPLING_GREEDY);
+	p.n_threads = 1;
+	p.audio_ctx = audio_ctx;
+	p.language = "en";
+	p.detect_language = false;
+	p.print_progress = false;
+	p.print_realtime = false;
+	p.print_timestamps = false;
+	p.encoder_begin_callback = sentio_refuse_cb;
+	sentio_muted = 1;
+	int rc = whisper_full_with_state(ctx, st, p, NULL, 0);
+	sentio_muted = 0;
+	return rc;
+}
+
 // sentio_detect computes the state's mel spectrogram of the whole audio and whisper's language
-// probabilities from its first window. whisper_full then runs with no samples, which makes it
-// reuse that spectrogram instead of computing it again.
+// probabilities from its first window, encoded with audio_ctx (whisper_lang_auto_detect encodes
+// with the state's context, which whisper_full sets only after its own detection: set it here
+// first, or detection would use the previous call's). whisper_full then runs with no samples,
+// which makes it reuse that spectrogram instead of computing it again.
 static int sentio_detect(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
-		int threads, float *probs) {
+		int threads, int audio_ctx, float *probs) {
 	if (whisper_pcm_to_mel_with_state(ctx, st, pcm, n, threads) != 0) {
 		return -100;
+	}
+	if (sentio_set_audio_ctx(ctx, st, audio_ctx) != 0) {
+		return -101;
 	}
 	return whisper_lang_auto_detect_with_state(ctx, st, 0, threads, probs);
 }
@@ -407,7 +440,7 @@ func (e *Engine) TranscribeWith(ctx context.Context, pcm []float32, opt Options)
 		res.Language, res.LanguageProb = lang, 1
 	} else {
 		probs := make([]C.float, int(C.whisper_lang_max_id())+1)
-		if rc := C.sentio_detect(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads), &probs[0]); rc < 0 {
+		if rc := C.sentio_detect(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads), C.int(e.audioCtx(len(audio))), &probs[0]); rc < 0 {
 			return res, fmt.Errorf("asr: whisper.cpp language detection failed (code %d)", int(rc))
 		}
 		all := make(map[string]float32, len(e.langs))
@@ -505,7 +538,7 @@ func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melRead
 		n = 0 // whisper_full reuses the spectrogram detection computed
 	}
 	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
-		C.int(e.cfg.AudioCtx), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, prompt, C.bool(tokenTimes), w.abort)
+		C.int(e.audioCtx(len(audio))), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, prompt, C.bool(tokenTimes), w.abort)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
@@ -586,4 +619,13 @@ func (e *Engine) tokens(w *worker, i C.int, segEnd, pieceMS int64) []token {
 		toks[k].endMS = max(toks[k].startMS, min(toks[k].endMS, pieceMS))
 	}
 	return toks
+}
+
+// audioCtx is the encoder context of a whisper.cpp call on samples samples: the configured one
+// (asr.audio_ctx, 0 for the model's), or with asr.adaptive_audio_ctx one that just holds them.
+func (e *Engine) audioCtx(samples int) int {
+	if !e.cfg.AdaptiveAudioCtx {
+		return e.cfg.AudioCtx
+	}
+	return adaptiveAudioCtx(samples, e.cfg.AudioCtx, e.info.AudioCtx, e.info.FlashAttention)
 }

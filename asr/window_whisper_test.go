@@ -28,7 +28,7 @@ func longFile(t testing.TB) string {
 // the text of earlier windows as decoder context, and the texts are the same.
 func TestSameTextAsWhisperCLIOverWindows(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Model = randomModel(t, dimsTiny)
+	cfg.Model = randomModel(t, dimsTiny, false)
 	e := open(t, cfg, 1)
 	f := longFile(t)
 	res, err := e.TranscribeLanguage(context.Background(), testenv.LoadWAV(t, f), "en")
