@@ -361,9 +361,9 @@ type HTTP struct {
 	ConsoleToken string `yaml:"console_token" secret:"true"`
 }
 
-// Alerts configures real-time alerts: rules evaluated on each call's results in the order they
-// are published, each match published as an event on <nats.event_subject>.<call_id> (see "Alerts
-// and events" in README.md).
+// Alerts configures real-time alerts: rules evaluated on each call's results as they are
+// produced, each match published as an event on <nats.event_subject>.<call_id> (see "Alert
+// events" in README.md's wire contract).
 type Alerts struct {
 	// Rules are the alert rules, a list of mappings with the keys of alerts.rules[] below; empty:
 	// no events. In the environment (SENTIO_ALERTS_RULES) or with --set, the list in YAML flow
