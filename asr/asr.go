@@ -23,7 +23,9 @@
 // asr.languages and asr.language (forced), asr.prompt, asr.word_timings, asr.audio_ctx,
 // asr.adaptive_audio_ctx (see audioctx.go), asr.no_timestamps, asr.no_fallback,
 // asr.use_gpu. use_gpu lets whisper.cpp pick a ggml GPU backend when one is installed (Debian:
-// libggml0-backend-cuda or -vulkan); it is not tested here, where only the CPU backend exists.
+// libggml0-backend-cuda or -vulkan); ModelInfo.Device says which device it got and DeviceLine is
+// the start-up line. The tests run it on ggml's Vulkan backend over Mesa's software device
+// (llvmpipe), which ggml uses only when GGML_VK_VISIBLE_DEVICES=0 names it (gpu_whisper_test.go).
 //
 // whisper.cpp's CPU backend uses OpenMP. On a machine whose cores are oversubscribed, OpenMP's
 // default spin-waiting between threads can slow whisper-cli down by an order of magnitude

@@ -26,8 +26,35 @@ type ModelInfo struct {
 	// FlashAttention says whether whisper.cpp runs attention with flash attention (see
 	// FlashAttention).
 	FlashAttention bool `json:"flash_attention"`
+	// UseGPU is asr.use_gpu: whisper.cpp may put the model on a GPU device of ggml's.
+	UseGPU bool `json:"use_gpu"`
+	// Device is the ggml device the model runs on: "CPU", or the GPU device whisper.cpp chose
+	// ("Vulkan0", "CUDA0"), whose DeviceDescription is ggml's description of it ("llvmpipe (LLVM
+	// 22.1.8, 256 bits)" for Mesa's software Vulkan device).
+	Device            string `json:"device"`
+	DeviceDescription string `json:"device_description,omitempty"`
 	// System is whisper.cpp's system information (backends, CPU features).
 	System string `json:"system"`
+}
+
+// OnGPU reports whether the model runs on a GPU device.
+func (m ModelInfo) OnGPU() bool { return m.Device != "" && m.Device != "CPU" }
+
+// DeviceLine is the one start-up log line that says where the model runs: on the GPU device
+// whisper.cpp chose, or on the CPU, and why (asr.use_gpu off, or no GPU device found: ggml
+// then falls back to the CPU).
+func (m ModelInfo) DeviceLine() string {
+	switch {
+	case m.OnGPU() && m.DeviceDescription != "":
+		return "asr: model on " + m.Device + " (" + m.DeviceDescription + ")"
+	case m.OnGPU():
+		return "asr: model on " + m.Device
+	case m.UseGPU:
+		return "asr: no GPU device; running on the CPU (install ggml's backend for the GPU, e.g. libggml0-backend-vulkan or -cuda, and its driver; " +
+			"GGML_VK_VISIBLE_DEVICES lists Vulkan devices of CPU type, which ggml skips otherwise)"
+	default:
+		return "asr: model on the CPU (asr.use_gpu is false)"
+	}
 }
 
 // The bundled demo model's dimensions (models/asr/MODEL_CARD.md): a 300-frame (6 s) audio context

@@ -17,14 +17,44 @@ package asr
 #include <ggml-backend.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 // sentio_muted silences the log on this thread (sentio_set_audio_ctx's expected error line).
 static __thread int sentio_muted;
 
+// sentio_gpu is where sentio_init_state, on its thread, keeps the GPU device whisper.cpp says it
+// chose ("whisper_backend_init_gpu: using Vulkan0 backend"), or NULL when it is not listening.
+static __thread char *sentio_gpu;
+#define SENTIO_GPU_LEN 128
+
 static void sentio_log(enum ggml_log_level level, const char *text, void *ud) {
 	(void)ud;
+	static const char using[] = "whisper_backend_init_gpu: using ";
+	if (sentio_gpu != NULL && strncmp(text, using, sizeof using - 1) == 0) {
+		const char *name = text + sizeof using - 1;
+		const char *end = strstr(name, " backend");
+		size_t n = end != NULL ? (size_t)(end - name) : strlen(name);
+		if (n >= SENTIO_GPU_LEN) {
+			n = SENTIO_GPU_LEN - 1;
+		}
+		memcpy(sentio_gpu, name, n);
+		sentio_gpu[n] = 0;
+	}
 	if (level == GGML_LOG_LEVEL_ERROR && !sentio_muted) {
 		fputs(text, stderr);
+	}
+}
+
+// sentio_device_description writes the description of ggml's device named name ("llvmpipe (LLVM
+// ...)" for Vulkan0 on Mesa's software device) into out, or an empty string.
+static void sentio_device_description(const char *name, char *out, size_t len) {
+	out[0] = 0;
+	for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+		ggml_backend_dev_t d = ggml_backend_dev_get(i);
+		if (strcmp(ggml_backend_dev_name(d), name) == 0) {
+			snprintf(out, len, "%s", ggml_backend_dev_description(d));
+			return;
+		}
 	}
 }
 
@@ -58,6 +88,19 @@ static struct whisper_context *sentio_load(const char *path, bool use_gpu, bool 
 		p.dtw_n_top = dtw_top;
 	}
 	return whisper_init_from_file_with_params_no_state(path, p);
+}
+
+// sentio_init_state makes a whisper state of ctx. gpu (SENTIO_GPU_LEN bytes, or NULL) receives the
+// name of the GPU device whisper.cpp runs the state on, empty when it runs on the CPU: whisper.cpp
+// chooses it here, in whisper_backend_init_gpu, and says so only in its log.
+static struct whisper_state *sentio_init_state(struct whisper_context *ctx, char *gpu) {
+	if (gpu != NULL) {
+		gpu[0] = 0;
+	}
+	sentio_gpu = gpu;
+	struct whisper_state *st = whisper_init_state(ctx);
+	sentio_gpu = NULL;
+	return st;
 }
 
 static int sentio_full(struct whisper_context *ctx, struct whisper_state *st, const float *pcm, int n,
@@ -254,7 +297,7 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 		AudioState: int(C.whisper_model_n_audio_state(e.ctx)), AudioLayers: int(C.whisper_model_n_audio_layer(e.ctx)),
 		TextState: int(C.whisper_model_n_text_state(e.ctx)), TextLayers: int(C.whisper_model_n_text_layer(e.ctx)),
 		Vocab: int(C.whisper_model_n_vocab(e.ctx)), Workers: workers, Threads: cfg.Threads, VAD: cfg.VADModel != "", FlashAttention: fa,
-		System: C.GoString(C.whisper_print_system_info()),
+		UseGPU: cfg.UseGPU, Device: "CPU", System: C.GoString(C.whisper_print_system_info()),
 	}
 	e.free = make(chan *worker, workers)
 	for i := 0; i < workers; i++ {
@@ -271,7 +314,19 @@ func Open(cfg config.ASR, workers int) (*Engine, error) {
 
 func (e *Engine) newWorker() (*worker, error) {
 	w := &worker{abort: (*C.int)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int(0)))))}
-	w.state = C.whisper_init_state(e.ctx)
+	// The first state tells where whisper.cpp runs the model; sentio_init_state listens to its log
+	// on its thread (one C call: one OS thread).
+	var gpu *C.char
+	if len(e.all) == 0 {
+		gpu = (*C.char)(C.calloc(C.SENTIO_GPU_LEN, 1))
+		defer C.free(unsafe.Pointer(gpu))
+	}
+	w.state = C.sentio_init_state(e.ctx, gpu)
+	if gpu != nil && *gpu != 0 {
+		var d [256]C.char
+		C.sentio_device_description(gpu, &d[0], C.size_t(len(d)))
+		e.info.Device, e.info.DeviceDescription = C.GoString(gpu), C.GoString(&d[0])
+	}
 	if w.state == nil {
 		w.release()
 		return nil, errors.New("asr: whisper_init_state failed (out of memory?)")
