@@ -123,6 +123,10 @@ func runTranscribe(cmd *cobra.Command, f *transcribeFlags, files []string) error
 	if info := eng.Info(); info.Demo() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "sentio: warning: %s: %s\n", info.Path, asr.DemoModelWarning)
 	}
+	// Where the model runs is said only when it is a GPU: the CPU is what a command line expects.
+	if info := eng.Info(); info.OnGPU() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "sentio: %s\n", info.DeviceLine())
+	}
 	decodeOpt := audio.Options{Format: format, SampleRate: f.rate, Channels: f.channels, Channel: f.channel, MaxDuration: cfg.ASR.MaxDuration}
 
 	// Files run on the engine's workers in parallel; results print in the order given.

@@ -100,6 +100,7 @@ func OpenParts(cfg *config.Config, log *slog.Logger) (parts Parts, close func() 
 	if info.Demo() {
 		log.Warn(asr.DemoModelWarning, "model", info.Path)
 	}
+	log.Info(info.DeviceLine())
 	parts.Models["asr"] = fmt.Sprintf("whisper.cpp %s %s", info.Type, baseName(info.Path))
 	if !info.FlashAttention {
 		parts.Models["asr"] += " (no flash attention: audio context " + strconv.Itoa(info.UsedAudioCtx) + ")"
