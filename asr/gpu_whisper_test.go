@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sentio-health/sentio/internal/testenv"
 )
@@ -143,4 +144,46 @@ func TestNoGPUDeviceFallsBackToCPU(t *testing.T) {
 	if err != nil || res.Text == "" {
 		t.Fatalf("transcribing on the CPU fallback: %q, %v", res.Text, err)
 	}
+}
+
+// BenchmarkVulkanVsCPU measures, side by side in one run, the bundled model on ggml's Vulkan
+// backend over Mesa's software device (llvmpipe: the CPU again, through Vulkan, so it is slower;
+// the point is that the path runs) against the CPU backend: each iteration transcribes the five
+// espeak-ng sentences of speechClips (language forced) on both engines, in an order that
+// alternates. Reported: the median ms per clip of each and the ratio vulkan/cpu. It needs
+// GGML_VK_VISIBLE_DEVICES=0 in the environment (toolbox/run passes it with
+// SENTIO_TOOLBOX_ENV=GGML_VK_VISIBLE_DEVICES), since ggml enumerates devices once per process.
+func BenchmarkVulkanVsCPU(b *testing.B) {
+	cfg := testConfig(b)
+	cfg.UseGPU = true
+	gpu := open(b, cfg, 1)
+	if d := gpu.Info().Device; d != "Vulkan0" {
+		b.Skipf("no Vulkan device (%s): run with GGML_VK_VISIBLE_DEVICES=0 and Mesa's Vulkan drivers", gpu.Info().DeviceLine())
+	}
+	cfg.UseGPU = false
+	cpu := open(b, cfg, 1)
+	clips := speechClips(b)
+	pcms := make([][]float32, len(clips))
+	for i, c := range clips {
+		pcms[i] = testenv.LoadWAV(b, c.path)
+	}
+	var times [2][]float64 // [cpu, vulkan] ms per clip
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, pcm := range pcms {
+			for k := range 2 {
+				k = (k + i + j) % 2
+				e := []*Engine{cpu, gpu}[k]
+				start := time.Now()
+				if _, err := e.TranscribeLanguage(context.Background(), pcm, clips[j].lang); err != nil {
+					b.Fatal(err)
+				}
+				times[k] = append(times[k], float64(time.Since(start).Microseconds())/1000)
+			}
+		}
+	}
+	mc, mv := median(times[0]), median(times[1])
+	b.ReportMetric(mc, "cpu-ms")
+	b.ReportMetric(mv, "vulkan-ms")
+	b.ReportMetric(mv/mc, "vulkan/cpu")
 }
