@@ -53,7 +53,7 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 		// waits on its own goroutine, holding its inputs, so that this worker goes on publishing.
 		stages.Retain(it.Deps)
 		go func() {
-			err := s.summary(ctx, w.CallID, w.Clip)
+			err := s.summary(ctx, w.CallID, w.Clip, w.SummaryDelay)
 			if err != nil && ctx.Err() != nil {
 				err = stages.ErrAbandoned
 			} else if err != nil {
@@ -169,7 +169,14 @@ func covers(p, r wire.Result) bool {
 
 // summary waits for the call's utterances still in flight, reads back every result of the call
 // (whichever instance published them) and publishes the summary.
-func (s *publishStage) summary(ctx context.Context, callID string, clip uint64) error {
+func (s *publishStage) summary(ctx context.Context, callID string, clip uint64, delay time.Duration) error {
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	idle := s.calls.idle(callID)
 	select {
 	case <-idle:

@@ -172,7 +172,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 		if quiet < s.idle {
 			continue
 		}
-		if (st.ended || st.reused || quiet > 6*s.idle) && st.pending.len() == 0 && st.held() == 0 {
+		if (st.ended || st.reused || quiet > 6*s.idle) && st.pending.len() == 0 && st.held() == 0 && !now.Before(st.keepUntil) {
 			delete(streams, id)
 			continue
 		}

@@ -61,6 +61,23 @@ type callState struct {
 	// reused marks the state of a second recording under a used call id: its chunks are
 	// rejected (call_id_reused) up to its End.
 	reused bool
+	// holes are the chunk ranges [from, to) a call taken over mid-stream went on without, taken
+	// for acked by the previous instance (see start). Under load their redelivery can come after
+	// the hold: the call's summary then waits one more hold (Work.SummaryDelay), its state is
+	// kept, and a hole's chunks, when they come, are cut as soon as its last one is applied.
+	holes [][2]uint64
+	// keepUntil keeps an ended call's state for the late chunks of its holes.
+	keepUntil time.Time
+}
+
+// holeEnd reports whether seq is the last chunk of one of the call's holes.
+func (st *callState) holeEnd(seq uint64) bool {
+	for _, h := range st.holes {
+		if seq+1 == h[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // gapDue reports whether the chunk the call waits for should be declared lost now.
@@ -303,8 +320,14 @@ func (s *segmentStage) start(streams map[string]*callState, st *callState, out s
 			break
 		}
 		s.flush(st, out)
+		from := st.expected
 		st.expected, _ = st.pending.lowest()
+		st.holes = append(st.holes, [2]uint64{from, st.expected})
 		st.next16 = -1
+	}
+	if len(st.holes) > 0 {
+		s.log.Info("call taken over with chunks missing; taking them for acked by the previous instance, its summary waits for them one more hold",
+			"call_id", st.callID, "holes", fmt.Sprint(st.holes), "hold", s.hold.String())
 	}
 	for st.pending.len() > 0 && s.gapDue(st, time.Now()) {
 		s.gap(streams, st, out)
@@ -354,8 +377,9 @@ func (s *segmentStage) gap(streams map[string]*callState, st *callState, out sta
 func (s *segmentStage) apply(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) error {
 	st.expected = c.Seq + 1
 	err := s.feed(st, c, msg, deps, out)
-	if !c.End && slices.Contains(st.rec.Flushes, c.Seq) {
-		// The call was cut here before (idle, a bound): a replay cuts at the same place.
+	if !c.End && (slices.Contains(st.rec.Flushes, c.Seq) || st.ended && st.holeEnd(c.Seq)) {
+		// The call was cut here before (idle, a bound): a replay cuts at the same place. Or the
+		// last chunk of a hole came late, after the End: nothing follows it.
 		s.flush(st, out)
 	}
 	if c.End {
@@ -378,7 +402,12 @@ func (s *segmentStage) end(st *callState, c wire.Chunk, msg *Message, deps []*st
 		}
 		cancel()
 	}
-	out(stages.Item[*Work]{V: &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}, Deps: deps, Key: st.callID, Always: true})
+	sum := &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}
+	if len(st.holes) > 0 {
+		sum.SummaryDelay = s.hold
+		st.keepUntil = time.Now().Add(2 * s.hold)
+	}
+	out(stages.Item[*Work]{V: sum, Deps: deps, Key: st.callID, Always: true})
 	st.chans = nil // the state stays, without its buffers, for pipeline.idle_flush (late chunks)
 	st.pending.releaseAll(func(q uint64) error {
 		s.m.chunkProblem(wire.ReasonLateChunk)

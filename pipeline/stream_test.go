@@ -49,7 +49,8 @@ func starts(res []wire.Result) []int64 {
 
 func summaryOf(t *testing.T, r *rig, callID string) wire.Summary {
 	t.Helper()
-	ms := collect(t, r.js, r.cfg.NATS.ResultStream, wire.SummarySubject("sentio.results", callID), 1, 10*time.Second)
+	// A summary of a call taken over with chunks missing waits up to two take-over holds.
+	ms := collect(t, r.js, r.cfg.NATS.ResultStream, wire.SummarySubject("sentio.results", callID), 1, 30*time.Second)
 	if len(ms) != 1 {
 		t.Fatalf("%d summaries for %s; want 1", len(ms), callID)
 	}

@@ -49,6 +49,9 @@ type Work struct {
 
 	// Summary marks the end-of-stream item that publishes the call summary.
 	Summary bool
+	// SummaryDelay is how long the summary waits before it waits for the call's utterances: a
+	// call taken over with chunks missing may still get them redelivered (see callState.holes).
+	SummaryDelay time.Duration
 	// Clip is the audio-stream sequence of the clip an utterance (or summary) comes from; 0 in
 	// stream mode. It is part of the utterance id (see wire.ClipUtteranceID).
 	Clip uint64
