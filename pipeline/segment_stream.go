@@ -68,6 +68,10 @@ type callState struct {
 	holes [][2]uint64
 	// keepUntil keeps an ended call's state for the late chunks of its holes.
 	keepUntil time.Time
+	// takenOver marks a call first seen mid-stream (see TakeOverWait): the previous instance's
+	// unacked chunks can come back even after the hold when the machine is loaded, so its
+	// summary waits one more hold too, and its state is kept for them.
+	takenOver bool
 }
 
 // holeEnd reports whether seq is the last chunk of one of the call's holes.
@@ -211,7 +215,7 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 		// ack wait expires; it then starts at the lowest chunk held.
 		st = &callState{callID: callID, expected: c.Seq, pending: newReorder(), next16: -1}
 		if c.Seq > 0 {
-			st.holdUntil, st.heldTop = time.Now().Add(s.hold), c.Seq
+			st.holdUntil, st.heldTop, st.takenOver = time.Now().Add(s.hold), c.Seq, true
 			s.log.Info("call first seen mid-stream; holding it until earlier chunks can be redelivered",
 				"call_id", callID, "seq", c.Seq, "hold", s.hold.String())
 		}
@@ -403,7 +407,7 @@ func (s *segmentStage) end(st *callState, c wire.Chunk, msg *Message, deps []*st
 		cancel()
 	}
 	sum := &Work{CallID: st.callID, Mode: wire.ModeStream, Summary: true}
-	if len(st.holes) > 0 {
+	if len(st.holes) > 0 || st.takenOver {
 		sum.SummaryDelay = s.hold
 		st.keepUntil = time.Now().Add(2 * s.hold)
 	}
