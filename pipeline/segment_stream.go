@@ -66,7 +66,9 @@ type callState struct {
 	// the hold: the call's summary then waits one more hold (Work.SummaryDelay), its state is
 	// kept, and a hole's chunks, when they come, are cut as soon as its last one is applied.
 	holes [][2]uint64
-	// keepUntil keeps an ended call's state for the late chunks of its holes.
+	// keepUntil keeps the state of an ended call that was taken over for its late chunks (those
+	// of its holes, or others the previous instance held); they are cut by the hole's end or
+	// by pipeline.idle_flush.
 	keepUntil time.Time
 	// takenOver marks a call first seen mid-stream (see TakeOverWait): the previous instance's
 	// unacked chunks can come back even after the hold when the machine is loaded, so its
