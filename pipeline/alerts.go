@@ -27,24 +27,21 @@ import (
 // ones the previous owner published, and matches what it would have. Rules that read the
 // utterance alone (phrase, label_score) need no state and no read. A nil *alerter has no rules.
 type alerter struct {
-	rules    *alerts.Rules
-	sink     Sink
-	subject  string
-	red      *redaction
-	log      *slog.Logger
-	events   *prometheus.CounterVec
-	maxCalls int
+	rules   *alerts.Rules
+	sink    Sink
+	subject string
+	red     *redaction
+	log     *slog.Logger
+	events  *prometheus.CounterVec
 
 	mu    sync.Mutex
-	calls map[string]*alertCall
-	tick  uint64
+	calls *callLRU[alertCall]
 }
 
 // alertCall is one call's rule state; mu serialises its evaluations.
 type alertCall struct {
 	mu    sync.Mutex
 	state *alerts.Call // nil until rebuilt from the call's published results
-	used  uint64
 }
 
 // newAlerter returns the alerter of cfg's rules, nil without rules; its metric
@@ -67,31 +64,15 @@ func newAlerter(cfg *config.Config, sink Sink, log *slog.Logger, reg prometheus.
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &alerter{rules: rules, sink: sink, subject: bus.NamesOf(cfg.NATS).EventSubject, red: newRedaction(cfg.Redact),
-		log: log, events: events, maxCalls: max(1, cfg.Pipeline.MaxCalls), calls: map[string]*alertCall{}}
+		log: log, events: events, calls: newCallLRU[alertCall](cfg.Pipeline.MaxCalls)}
 }
 
-// call returns the state of a call, forgetting the least recently used call beyond maxCalls
+// call returns the state of a call, forgetting the least recently used call beyond pipeline.max_calls
 // (it is rebuilt from its published results if it comes back).
 func (a *alerter) call(callID string) *alertCall {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.tick++
-	c := a.calls[callID]
-	if c == nil {
-		if len(a.calls) >= a.maxCalls {
-			var oldest string
-			for id, o := range a.calls {
-				if oldest == "" || o.used < a.calls[oldest].used {
-					oldest = id
-				}
-			}
-			delete(a.calls, oldest)
-		}
-		c = &alertCall{}
-		a.calls[callID] = c
-	}
-	c.used = a.tick
-	return c
+	return a.calls.get(callID)
 }
 
 // forget drops a call's state (its summary is out).
@@ -100,7 +81,7 @@ func (a *alerter) forget(callID string) {
 		return
 	}
 	a.mu.Lock()
-	delete(a.calls, callID)
+	a.calls.forget(callID)
 	a.mu.Unlock()
 }
 

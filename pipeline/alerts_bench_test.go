@@ -42,7 +42,7 @@ func BenchmarkAlertsPerUtterance(b *testing.B) {
 				if !bc.newCalls {
 					call = fmt.Sprintf("bench-later-%d", i/200)
 					if i%200 == 0 {
-						a.calls[call] = &alertCall{state: alerts.NewCall()} // its first utterance, without the read
+						a.calls.get(call).state = alerts.NewCall() // its first utterance, without the read
 					}
 				}
 				r := &wire.Result{CallID: call, UtteranceID: wire.UtteranceID(call, 0, int64(i)), Role: "customer", Language: "en",

@@ -10,15 +10,13 @@ import (
 // n utterances per call, maxCalls calls (the least recently used call is forgotten first), and a
 // call is forgotten when its summary passes.
 type callHistory struct {
-	n, maxCalls int
+	n int
 
 	mu    sync.Mutex
-	calls map[string]*callUtterances
-	tick  uint64
+	calls *callLRU[callUtterances]
 }
 
 type callUtterances struct {
-	used uint64
 	utts []pastUtterance // sorted by start, then channel
 }
 
@@ -32,7 +30,7 @@ func newCallHistory(n, maxCalls int) *callHistory {
 	if n <= 0 {
 		return nil
 	}
-	return &callHistory{n: n, maxCalls: max(1, maxCalls), calls: map[string]*callUtterances{}}
+	return &callHistory{n: n, calls: newCallLRU[callUtterances](maxCalls)}
 }
 
 // before returns the texts of the call's utterances reasoned so far that start before start (on
@@ -40,7 +38,7 @@ func newCallHistory(n, maxCalls int) *callHistory {
 func (h *callHistory) before(callID string, start int64, channel int) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c := h.calls[callID]
+	c := h.calls.peek(callID)
 	if c == nil {
 		return nil
 	}
@@ -60,16 +58,7 @@ func (h *callHistory) before(callID string, start int64, channel int) []string {
 func (h *callHistory) add(callID string, start int64, channel int, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.tick++
-	c := h.calls[callID]
-	if c == nil {
-		if len(h.calls) >= h.maxCalls {
-			h.evictLocked()
-		}
-		c = &callUtterances{}
-		h.calls[callID] = c
-	}
-	c.used = h.tick
+	c := h.calls.get(callID)
 	c.utts = append(c.utts, pastUtterance{start: start, channel: channel, text: text})
 	sort.SliceStable(c.utts, func(i, j int) bool {
 		a, b := c.utts[i], c.utts[j]
@@ -84,16 +73,5 @@ func (h *callHistory) add(callID string, start int64, channel int, text string) 
 func (h *callHistory) forget(callID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.calls, callID)
-}
-
-func (h *callHistory) evictLocked() {
-	var oldest string
-	var used uint64
-	for id, c := range h.calls {
-		if oldest == "" || c.used < used {
-			oldest, used = id, c.used
-		}
-	}
-	delete(h.calls, oldest)
+	h.calls.forget(callID)
 }
