@@ -4,8 +4,6 @@ package pipeline
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -20,13 +18,7 @@ import (
 // arguments of sentio run) on an external NATS server and returns the rig that feeds it.
 func daemonRig(t *testing.T, extra ...string) *rig {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), "daemon.log")
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("daemon log:\n%s", b)
-		}
-	})
+	logPath := daemonLog(t)
 	return newExternalRig(t, 2*time.Minute, func(url string) { startDaemon(t, url, logPath, extra...) })
 }
 

@@ -34,12 +34,9 @@ func startDaemon(t *testing.T, url, logPath string, extra ...string) *exec.Cmd {
 	return cmd
 }
 
-// The real daemon (`sentio run`, real models) is killed with SIGKILL while espeak-ng calls stream
-// in, and restarted: every utterance has exactly one result and the DLQ stays empty.
-func TestDaemonCrashRealModels(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end to end with the real models")
-	}
+// daemonLog returns the path of a daemon log in a temporary directory, printed if the test fails.
+func daemonLog(t *testing.T) string {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "daemon.log")
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -47,6 +44,16 @@ func TestDaemonCrashRealModels(t *testing.T) {
 			t.Logf("daemon log:\n%s", b)
 		}
 	})
+	return logPath
+}
+
+// The real daemon (`sentio run`, real models) is killed with SIGKILL while espeak-ng calls stream
+// in, and restarted: every utterance has exactly one result and the DLQ stays empty.
+func TestDaemonCrashRealModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end with the real models")
+	}
+	logPath := daemonLog(t)
 	var first *exec.Cmd
 	r := newExternalRig(t, 2*time.Minute, func(url string) { first = startDaemon(t, url, logPath) })
 	url, js, cfg := r.srv.ClientURL(), r.js, r.cfg

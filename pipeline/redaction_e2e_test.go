@@ -3,8 +3,6 @@
 package pipeline
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +19,7 @@ func TestDaemonRedactsRealSpeech(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end with the real models")
 	}
-	logPath := filepath.Join(t.TempDir(), "daemon.log")
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("daemon log:\n%s", b)
-		}
-	})
-	r := newExternalRig(t, 2*time.Minute, func(url string) { startDaemon(t, url, logPath) })
+	r := daemonRig(t)
 	// Sentence 10 of each training corpus: "The appointment is on Monday at nine o'clock." and
 	// its translations, which the bundled ASR model transcribes well.
 	weekday := map[string]string{"en": "Monday", "de": "Montag", "zh": "星期一"}
