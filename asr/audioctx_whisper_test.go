@@ -72,7 +72,7 @@ func TestAdaptiveAudioCtxAccuracy(t *testing.T) {
 	var tallies [2][2]tally // [corpus, held out][full, adaptive]
 	for _, lang := range []string{"vi", "en", "zh", "de", "fr"} {
 		type item struct {
-			split      int
+			split     int
 			text, wav string
 		}
 		var items []item
