@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "utterance_latency_seconds", Help: "From the arrival of an utterance's last audio to its result's PubAck.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
 		overhead: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Subsystem: subsystem,
-			Name: "overhead_seconds", Help: "Utterance latency minus ASR and reasoning compute: the pipeline's own cost.",
+			Name: "overhead_seconds", Help: "Utterance latency minus its model compute (VAD, ASR, language identification, reasoning): the pipeline's own cost, queues included.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Subsystem: segmentSubsystem,
 			Name: "chunk_problems_total", Help: "Stream chunks rejected, by reason (sequence_gap, late_chunk, truncated)."}, []string{"reason"}),
@@ -60,7 +60,9 @@ func (m *metrics) published(r *wire.Result, total, _ time.Duration) {
 	}
 	m.results.WithLabelValues(label).Inc()
 	m.latency.Observe(total.Seconds())
-	compute := (r.TimingsMS[StageASR] + r.TimingsMS[StageReason]) / 1000
+	// The segment stage's time is voice activity detection (Silero, whisper.cpp) and langid's is
+	// lingua-go: model compute as well.
+	compute := (r.TimingsMS[StageSegment] + r.TimingsMS[StageASR] + r.TimingsMS[StageLangID] + r.TimingsMS[StageReason]) / 1000
 	m.overhead.Observe(max(0, total.Seconds()-compute))
 }
 
