@@ -50,12 +50,15 @@ func (m ModelInfo) DeviceLine() string {
 	case m.OnGPU():
 		return "asr: model on " + m.Device
 	case m.UseGPU:
-		return "asr: no GPU device; running on the CPU (install ggml's backend for the GPU, e.g. libggml0-backend-vulkan or -cuda, and its driver; " +
-			"GGML_VK_VISIBLE_DEVICES lists Vulkan devices of CPU type, which ggml skips otherwise)"
+		return "asr: no GPU device; running on the CPU (" + NoGPUHelp + ")"
 	default:
 		return "asr: model on the CPU (asr.use_gpu is false)"
 	}
 }
+
+// NoGPUHelp says what a machine needs for asr.use_gpu when whisper.cpp found no GPU device.
+const NoGPUHelp = "install ggml's backend for the GPU, e.g. libggml0-backend-vulkan or -cuda, and its driver; " +
+	"GGML_VK_VISIBLE_DEVICES lists Vulkan devices of CPU type, which ggml skips otherwise"
 
 // The bundled demo model's dimensions (models/asr/MODEL_CARD.md): a 300-frame (6 s) audio context
 // and 96-wide encoder and decoder. Every official whisper model has an audio context of 1500 and

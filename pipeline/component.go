@@ -100,8 +100,23 @@ func OpenParts(cfg *config.Config, log *slog.Logger) (parts Parts, close func() 
 	if info.Demo() {
 		log.Warn(asr.DemoModelWarning, "model", info.Path)
 	}
-	log.Info(info.DeviceLine())
-	parts.Models["asr"] = fmt.Sprintf("whisper.cpp %s %s", info.Type, baseName(info.Path))
+	// One line with a fixed message (operators grep and alert on it): where the model runs.
+	device := []any{"model", baseName(info.Path), "type", info.Type, "device", info.Device,
+		"workers", info.Workers, "threads", info.Threads, "flash_attention", info.FlashAttention}
+	if info.DeviceDescription != "" {
+		device = append(device, "device_description", info.DeviceDescription)
+	}
+	if info.UseGPU && !info.OnGPU() {
+		// Info, not a warning: asr.use_gpu is on by default and most machines have no GPU.
+		log.Info("asr: no GPU device, the model runs on the CPU", append(device, "help", asr.NoGPUHelp)...)
+	} else {
+		log.Info("asr: model loaded", device...)
+	}
+	parts.Models["asr"] = "whisper.cpp " + baseName(info.Path)
+	if info.Type != "" && info.Type != "unknown" {
+		// whisper.cpp's size name, for official models ("whisper.cpp base ggml-base.bin").
+		parts.Models["asr"] = fmt.Sprintf("whisper.cpp %s %s", info.Type, baseName(info.Path))
+	}
 	if !info.FlashAttention {
 		parts.Models["asr"] += " (no flash attention: audio context " + strconv.Itoa(info.UsedAudioCtx) + ")"
 	}
