@@ -245,6 +245,16 @@ type Reasoning struct {
 	// turns false and the systemd watchdog is no longer fed, so systemd restarts sentio (the
 	// input is redelivered, not rejected). 0 disables the deadline.
 	CallTimeout time.Duration `yaml:"call_timeout"`
+	// OcclusionTopK is how many words of evidence the transformer kinds (encoder-classifier,
+	// seq2seq) give: each word of the utterance is dropped in turn and the label's probability
+	// measured again, in one batched run per utterance, which costs a forward pass per word;
+	// the words whose drop lowers it most are the evidence. 0 turns it off (no evidence, and no
+	// comprehensiveness or sufficiency). The ngram-classifier's evidence is exact and free and
+	// does not use it.
+	OcclusionTopK int `yaml:"occlusion_top_k"`
+	// NumBeams is the seq2seq kind's search for the rationale: 1 greedy, more a beam search of
+	// that width; 0 uses the model's own (its manifest's transformer.num_beams).
+	NumBeams int `yaml:"num_beams"`
 	// LLM configures the "llm" model kind (models/llm): sentiment reasoning by a language model
 	// behind an OpenAI-compatible chat-completions endpoint (llama-server, vLLM, Ollama). It is
 	// used when model_dir holds an llm manifest. Utterances (patient speech) go to url and nowhere

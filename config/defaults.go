@@ -79,7 +79,8 @@ func Defaults() Config {
 			MaxWait:    5 * time.Millisecond,
 			ORTLibrary: DefaultORTLibrary,
 			// Generous: one batch of texts takes milliseconds to a few seconds.
-			CallTimeout: time.Minute,
+			CallTimeout:   time.Minute,
+			OcclusionTopK: 5,
 			LLM: LLM{
 				Timeout:         10 * time.Second,
 				MaxConcurrent:   4,

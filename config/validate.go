@@ -80,6 +80,10 @@ var rules = map[string]rule{
 	"http.console_token":     consoleToken(),
 	"state_dir":              nonEmpty("a directory"),
 	"shutdown_timeout":       durMin(time.Second),
+
+	// The transformer reasoning kinds (encoder-classifier, seq2seq).
+	"reasoning.occlusion_top_k": intRange(0, 64),
+	"reasoning.num_beams":       intRange(0, 16),
 }
 
 // Validate checks every key against its rule and the keys against each other. The error is

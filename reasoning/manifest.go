@@ -37,6 +37,9 @@ type Manifest struct {
 	Metrics json.RawMessage `json:"metrics"`
 	// LLM holds the prompt resources of the "llm" kind (LLMSpec).
 	LLM json.RawMessage `json:"llm"`
+	// Transformer describes the graphs, tokenizer and output format of the "encoder-classifier"
+	// and "seq2seq" kinds (TransformerSpec).
+	Transformer json.RawMessage `json:"transformer"`
 
 	// Dir is the directory the manifest was read from (not part of the file).
 	Dir string `json:"-"`

@@ -153,8 +153,10 @@ type opener func(m *Manifest, o Options) (Model, error)
 // kinds maps manifest kinds to their runtimes: one entry per kind, written out here (a kind
 // listed twice does not compile).
 var kinds = map[string]opener{
-	KindNgramClassifier: openClassifier,
-	KindLLM:             openLLM,
+	KindNgramClassifier:   openClassifier,
+	KindLLM:               openLLM,
+	KindEncoderClassifier: openEncoderClassifier,
+	KindSeq2Seq:           openSeq2Seq,
 }
 
 // Kinds returns the model kinds this build can serve, sorted.

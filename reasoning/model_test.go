@@ -64,7 +64,7 @@ func writeManifest(t *testing.T, body string) string {
 }
 
 func TestUnknownKindRefused(t *testing.T) {
-	for _, kind := range []string{"seq2seq", "garbage-42"} {
+	for _, kind := range []string{"diffusion-lm", "garbage-42"} {
 		dir := writeManifest(t, `{"kind": "`+kind+`", "labels": ["negative", "neutral", "positive"]}`)
 		_, err := Open(dir, Options{})
 		if err == nil {
