@@ -20,7 +20,7 @@ SHARED  ?= $(abspath ../shared)
 # ggml's OpenMP threads sleep when idle instead of spinning (see systemd/sentio.service).
 export OMP_WAIT_POLICY ?= passive
 
-.PHONY: all build run test check-deploy lint bench toolbox docs dockerfile model-reasoning model-asr clean help
+.PHONY: all build run test check-deploy lint bench bench-capacity toolbox docs dockerfile model-reasoning model-asr clean help
 
 all: build
 
@@ -50,6 +50,9 @@ lint: ## go vet and staticcheck
 
 bench: ## benchmarks (see README: Performance)
 	$(TB) env SENTIO_SHARED=$(SHARED) go test -tags '$(GOTAGS)' -run '^$$' -bench . -benchmem -count $${COUNT:-5} ./...
+
+bench-capacity: ## capacity report: concurrent real-time calls per ASR model with p99 <= 2 s (README: Performance; STEP=20s MAX_N=4 for a quick run)
+	TB='$(TB)' SHARED='$(SHARED)' STEP='$(STEP)' MAX_N='$(MAX_N)' P99='$(P99)' MODELS='$(MODELS)' SET='$(SET)' OUT='$(OUT)' NICE='$(NICE)' bench/capacity.sh
 
 docs: ## regenerate the configuration reference in README.md from config/config.go
 	$(TB) go generate ./config
