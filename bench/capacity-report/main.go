@@ -226,8 +226,10 @@ func markdown(w io.Writer, r *run, png string) {
 				s.lost, s.doubled, s.dlq, s.cpuProc, s.cpuMachine, s.load1Start, s.load1End, pass)
 		}
 	}
-	fmt.Fprintf(w, "\nA p99 over fewer than 100 utterances is their maximum. CPU is measured over each step's "+
-		"streaming window; the machine's share includes any other work running on it.\n\n## Run\n\n")
+	fmt.Fprintf(w, "\nA p99 over fewer than 100 utterances is their maximum. Lost: utterances with no result "+
+		"when the step ended (its calls' last results are awaited for STEP + 2 min), so under overload late "+
+		"rather than dropped. whisper.cpp per utterance: the results' timings_ms.asr. CPU is measured over each "+
+		"step's streaming window; the machine's share includes any other work running on it.\n\n## Run\n\n")
 	for _, m := range r.meta {
 		fmt.Fprintf(w, "- %s\n", m)
 	}
