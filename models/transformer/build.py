@@ -10,7 +10,8 @@ it (training, convert.py) runs the code path of a real checkpoint:
 
 The weights are RANDOM (seeded); train.py starts from them.
 
-    python3 build.py --spm build/vocab/spiece.model --out-cls /tmp/tx/random-cls --out-s2s /tmp/tx/random-s2s
+    python3 build.py --spm build/vocab/spiece.model --out-cls build/hf-random-cls --out-s2s build/hf-random-s2s
+    python3 build.py --size tiny --out-cls build/hf-tiny-cls --out-s2s build/hf-tiny-s2s
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ import spmtok
 CLS = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512)
 S2S = dict(d_model=128, d_kv=32, d_ff=512, num_layers=2, num_decoder_layers=2, num_heads=4)
 MAX_INPUT_TOKENS = 256
+# "tiny": the random-weight models committed for the Go tests (reasoning/testdata/transformer), a
+# few MB per directory; same vocabulary, same classes, same code paths.
+SIZES = {
+    "small": (CLS, S2S),
+    "tiny": (dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64),
+             dict(d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4)),
+}
 
 
 def build_cls(spm_path, out, seed, sizes=CLS):
@@ -75,9 +83,12 @@ def main():
     ap.add_argument("--out-cls", required=True)
     ap.add_argument("--out-s2s", required=True)
     ap.add_argument("--seed", type=int, default=common.DEFAULT_SEED)
+    ap.add_argument("--size", choices=sorted(SIZES), default="small",
+                    help="small: the trained models' size; tiny: the random models of the Go tests")
     args = ap.parse_args()
-    build_cls(args.spm, args.out_cls, args.seed)
-    build_s2s(args.spm, args.out_s2s, args.seed)
+    cls, s2s = SIZES[args.size]
+    build_cls(args.spm, args.out_cls, args.seed, cls)
+    build_s2s(args.spm, args.out_s2s, args.seed, s2s)
 
 
 if __name__ == "__main__":

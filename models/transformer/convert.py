@@ -176,12 +176,14 @@ def kv_names(prefix, n, with_encoder):
 
 
 def export(module, args, path, inputs, outputs, dynamic):
+    # No constant folding: it would store a transposed copy of a tied embedding matrix (ONNX Runtime
+    # folds constants itself when it loads the graph, so nothing is lost at run time).
     # A new nn.Module is in training mode, and the exporter restores that mode afterwards, recursively:
     # without eval() here the wrapped model would come back with dropout on.
     module.eval()
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
-                          opset_version=OPSET, do_constant_folding=True, dynamo=False)
+                          opset_version=OPSET, do_constant_folding=False, dynamo=False)
 
 
 # ---------------------------------------------------------------- model facts

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import random
-import tempfile
 
 import sentencepiece as spm
 
@@ -41,9 +40,10 @@ def main():
     random.Random(args.seed).shuffle(lines)
 
     os.makedirs(args.out, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+    # A fixed name: the trainer records its input path in the model, which stays byte-identical.
+    corpus = os.path.join(args.out, "corpus.txt")
+    with open(corpus, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-        corpus = f.name
     try:
         spm.SentencePieceTrainer.train(
             input=corpus,
