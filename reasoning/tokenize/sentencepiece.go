@@ -74,10 +74,13 @@ func (sp *sentencePiece) EncodePieces(text string) ([]int64, error) {
 		n    C.size_t
 		cerr *C.char
 	)
-	// The text's bytes are passed with their length: NUL bytes and all are encoded as Python does.
-	ctext := C.CBytes([]byte(text))
-	defer C.free(ctext)
-	if C.spshim_encode(sp.p, (*C.char)(ctext), C.size_t(len(text)), &cids, &n, &cerr) != 0 {
+	// The text's bytes are passed with their length (NUL bytes and all are encoded, as Python
+	// does), without a copy: the C side only reads them during the call.
+	var ctext *C.char
+	if len(text) > 0 {
+		ctext = (*C.char)(unsafe.Pointer(unsafe.StringData(text)))
+	}
+	if C.spshim_encode(sp.p, ctext, C.size_t(len(text)), &cids, &n, &cerr) != 0 {
 		return nil, fmt.Errorf("tokenizer: %s: encode: %s", sp.path, takeCString(cerr))
 	}
 	defer C.free(unsafe.Pointer(cids))
