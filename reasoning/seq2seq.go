@@ -88,9 +88,6 @@ func (s *seq2seqRT) labelPrefixes(m *Manifest, tok textTokenizer) error {
 			return fmt.Errorf("reasoning: model %s: the labels %q and %q have the same decoder ids %v (transformer.output): they cannot be told apart", m.Path, other, l, ids)
 		}
 		seen[key] = l
-		if len(ids) >= s.spec.MaxOutputTokens {
-			return fmt.Errorf("reasoning: model %s: transformer.max_output_tokens %d leaves no room for a rationale after the %d ids of %q and the separator", m.Path, s.spec.MaxOutputTokens, len(ids), l)
-		}
 	}
 	return nil
 }
@@ -381,10 +378,9 @@ func (s *seq2seqRT) generate(sc *scored3) ([][]int64, error) {
 	slices.Sort(lens)
 	for _, l := range lens {
 		rows := byLen[l]
-		maxNew := s.spec.MaxOutputTokens - (l - 1)
 		searches := make([]decodeSearch, len(rows))
 		for i := range rows {
-			searches[i] = newSearch(s.beams, maxNew, *s.spec.EOSID)
+			searches[i] = newSearch(s.beams, s.spec.MaxOutputTokens, *s.spec.EOSID)
 		}
 		if err := s.runSearches(sc, rows, l, searches); err != nil {
 			return nil, err
@@ -422,9 +418,6 @@ func (st *kvState) release() {
 // to the end: the caches start as the scoring run's, cut to the prefix, and each step runs the
 // decoder with past over the rows of the searches still going.
 func (s *seq2seqRT) runSearches(sc *scored3, rows []int, l int, searches []decodeSearch) error {
-	if s.spec.MaxOutputTokens-(l-1) <= 0 {
-		return nil
-	}
 	src := make([]int, len(rows)) // rows of the scoring run: 3r+label
 	st := &kvState{text: make([]int, len(rows))}
 	defer st.release()

@@ -48,8 +48,8 @@ type TransformerSpec struct {
 	DecoderStartID *int64 `json:"decoder_start_id"`
 	// EOSID ends a generated sequence (seq2seq).
 	EOSID *int64 `json:"eos_id"`
-	// MaxOutputTokens bounds the decoder's output: label, separator and rationale ids, the end
-	// of sequence included (seq2seq).
+	// MaxOutputTokens bounds the ids generated after the label and separator, the end of
+	// sequence included: transformers' max_new_tokens after that prefix (seq2seq).
 	MaxOutputTokens int `json:"max_output_tokens"`
 	// Prompt is the encoder's input: {text} is replaced by the utterance, {lang} by its language
 	// (seq2seq; empty: the utterance alone).
@@ -169,8 +169,8 @@ func (s *TransformerSpec) checkSeq2Seq(m *Manifest, bad func(field, format strin
 	if s.EOSID == nil || *s.EOSID < 0 {
 		return bad("eos_id", "is missing (allowed: the checkpoint's eos_token_id, e.g. 1 for T5)")
 	}
-	if s.MaxOutputTokens < 3 {
-		return bad("max_output_tokens", "is %d (allowed: the most ids the decoder generates, label, separator and rationale, at least 3; e.g. 48)", s.MaxOutputTokens)
+	if s.MaxOutputTokens < 1 {
+		return bad("max_output_tokens", "is %d (allowed: the most ids generated after the label and separator, at least 1; e.g. 48)", s.MaxOutputTokens)
 	}
 	if s.NumBeams < 0 {
 		return bad("num_beams", "is %d (allowed: 1 for greedy search, more for a beam search, or 0 for 1)", s.NumBeams)

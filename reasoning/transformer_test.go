@@ -133,7 +133,7 @@ func TestSeq2SeqKVCacheEqualsFullDecoding(t *testing.T) {
 		label := argmax64(probs[i])
 		seq := slices.Clone(rt.prefix[label])
 		var want []int64
-		for len(seq)-1 < rt.spec.MaxOutputTokens {
+		for len(seq)-len(rt.prefix[label]) < rt.spec.MaxOutputTokens {
 			next := fullDecodeStep(t, rt, row, seq)
 			if next == *rt.spec.EOSID {
 				break
