@@ -42,9 +42,13 @@ func TestParityWithPython(t *testing.T) {
 			}
 			defer tk.Close()
 			m := compare(tk, texts, fx)
-			t.Logf("%s (%s %s): %d texts, %d with a difference %s", fx.name, fx.spec.Type, fx.spec.File, len(fx.records), m.texts, m)
+			t.Logf("%s (%s %s): %d texts, %d with a difference, %d with a known one %s", fx.name, fx.spec.Type, fx.spec.File, len(fx.records), m.texts, m.known, m)
 			for _, e := range m.examples {
-				t.Error(e)
+				if m.texts > 0 {
+					t.Error(e)
+				} else {
+					t.Log("known:", e)
+				}
 			}
 		})
 	}
