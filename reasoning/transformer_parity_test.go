@@ -134,9 +134,6 @@ func TestTransformerParityText(t *testing.T) {
 	for _, name := range []string{"random-cls", "random-s2s"} {
 		t.Run(name, func(t *testing.T) {
 			m := openTx(t, name, func(o *Options) { o.Config.OcclusionTopK = 0; o.Config.MaxBatch = 16 })
-			if _, fake := m.tok.(fakeTokenizer); fake {
-				t.Skip("reasoning/tokenize is not wired in yet")
-			}
 			recs := readTxFixture(t, m.man.Dir, name)
 			ins := make([]Input, len(recs))
 			for i, r := range recs {

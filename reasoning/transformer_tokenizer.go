@@ -2,11 +2,13 @@ package reasoning
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
+
+	"github.com/sentio-health/sentio/reasoning/tokenize"
 )
 
-// textTokenizer turns text into a transformer's ids and back (the reasoning/tokenize package).
-// Its methods are safe for concurrent use.
+// textTokenizer turns text into a transformer's ids and back (tokenize.Tokenizer). Its methods
+// are safe for concurrent use.
 type textTokenizer interface {
 	// Encode returns the ids of text as the model reads it, special tokens included, truncated
 	// to at most max ids (max <= 0: no limit).
@@ -19,8 +21,12 @@ type textTokenizer interface {
 	Close() error
 }
 
-// openTokenizer opens the tokenizer a manifest's transformer.tokenizer object describes; tests
-// replace it.
-var openTokenizer = func(m *Manifest, spec json.RawMessage) (textTokenizer, error) {
-	return nil, errors.New("this build has no tokenizer for transformer models")
+// openTokenizer opens the tokenizer a manifest's transformer.tokenizer object describes (the
+// reasoning/tokenize package).
+var openTokenizer = func(m *Manifest, raw json.RawMessage) (textTokenizer, error) {
+	var spec tokenize.Spec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		return nil, fmt.Errorf("does not decode: %w", err)
+	}
+	return tokenize.Open(m.Dir, spec)
 }
