@@ -185,11 +185,11 @@ func TestReasonFiveLanguages(t *testing.T) {
 
 func TestReasonRefusesUnknownKind(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "model.json"), []byte(`{"kind": "seq2seq"}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "model.json"), []byte(`{"kind": "diffusion-lm"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, stderr, code := sentioIn(t, `{"text": "hello"}`+"\n", "reason", "--model-dir", dir)
-	if code == 0 || !strings.Contains(stderr, `"seq2seq"`) || !strings.Contains(stderr, "ngram-classifier") {
+	if code == 0 || !strings.Contains(stderr, `"diffusion-lm"`) || !strings.Contains(stderr, "ngram-classifier") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 }
