@@ -38,7 +38,7 @@ def main():
         m = json.load(fh)
     p = os.path.join(HERE, "MODEL_CARD.md")
     s = open(p, encoding="utf-8").read()
-    s = re.sub(r"(<!-- FIGURES -->\n).*?(\n<!-- /FIGURES -->)", lambda x: x.group(1) + table(m) + x.group(2), s,
+    s = re.sub(r"(<!-- FIGURES -->\n).*?(<!-- /FIGURES -->)", lambda x: x.group(1) + table(m) + "\n" + x.group(2), s,
                flags=re.S)
     open(p, "w", encoding="utf-8").write(s)
 
