@@ -34,6 +34,7 @@ truncation=True, max_length=max; decode(ids, skip_special_tokens=True)) and Pyth
 
 import argparse
 import gzip
+import io
 import json
 import os
 import random
@@ -271,14 +272,38 @@ def check_same(texts, d, spec):
           + (f", e.g. {bad[0][:60]!r}" if bad else ""), file=sys.stderr)
 
 
+def check_transformers(texts, specs):
+    """check_transformers prints how often transformers' fast tokenizer (truncation=True,
+    max_length=max) disagrees with the tokenizers reference the fixtures hold."""
+    from transformers import PreTrainedTokenizerFast
+    for name, d, spec in specs:
+        if spec["type"] != "tokenizers":
+            continue
+        tf = PreTrainedTokenizerFast(tokenizer_file=os.path.join(HERE, d, spec["file"]))
+        encode, _, _ = reference(d, spec)
+        n = bad = 0
+        for i, t in enumerate(texts[::5]):
+            for mx in [0] + TRUNC_MAXES:
+                kw = {"truncation": True, "max_length": mx} if mx else {}
+                n += 1
+                bad += tf(t, **kw)["input_ids"] != encode(t, mx)
+        print(f"{name}: transformers vs tokenizers: {bad} of {n} encodings differ", file=sys.stderr)
+
+
+def gzip_out(path):
+    """gzip_out opens path for gzip text output without a time stamp, so that the same content
+    gives the same file."""
+    return io.TextIOWrapper(gzip.GzipFile(path, "wb", compresslevel=9, mtime=0), encoding="utf-8")
+
+
 def write_fixtures(texts, specs):
-    with gzip.open(os.path.join(HERE, "texts.jsonl.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
+    with gzip_out(os.path.join(HERE, "texts.jsonl.gz")) as f:
         for t in texts:
             f.write(json.dumps(t, ensure_ascii=False) + "\n")
     for name, d, spec in specs:
         encode, pieces, decode = reference(d, spec)
         n_err = 0
-        with gzip.open(os.path.join(HERE, f"{name}.jsonl.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
+        with gzip_out(os.path.join(HERE, f"{name}.jsonl.gz")) as f:
             s = dict(spec)
             s["dir"] = d
             f.write(json.dumps({"spec": s}) + "\n")
@@ -309,6 +334,8 @@ def write_fixtures(texts, specs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--train", action="store_true", help="retrain the small test tokenizers first")
+    ap.add_argument("--check-transformers", action="store_true",
+                    help="also check that transformers' fast tokenizer gives the reference ids")
     ap.add_argument("--model", action="append", default=[], help="NAME=DIR of a sentio model directory")
     a = ap.parse_args()
     texts = read_texts()
@@ -322,6 +349,8 @@ def main():
     specs = tokenizer_specs(a.model)
     for _, d, spec in specs[7:]:
         check_same(texts, d, spec)
+    if a.check_transformers:
+        check_transformers(texts, specs)
     write_fixtures(texts, specs)
 
 
