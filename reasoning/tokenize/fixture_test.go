@@ -176,9 +176,9 @@ func compare(tk Tokenizer, texts []string, fx fixture) *mismatches {
 			bad = true
 			m.add(check, strconv.Quote(clip(text))+" "+detail)
 		}
-		ids, err := tk.Encode(text, 0)
-		if err != nil {
-			fail("encode-error", err.Error())
+		ids, encErr := tk.Encode(text, 0)
+		if encErr != nil {
+			fail("encode-error", encErr.Error())
 		} else if !slices.Equal(ids, r.IDs) {
 			fail("ids", diff(ids, r.IDs))
 		}
@@ -188,7 +188,12 @@ func compare(tk Tokenizer, texts []string, fx fixture) *mismatches {
 		} else if !slices.Equal(pieces, r.pieces) {
 			fail("pieces", diff(pieces, r.pieces))
 		}
-		dec, err := tk.Decode(r.IDs)
+		// Decode(Encode(text)) against Python's decode of its own ids (the same ids when the
+		// ids check passes).
+		if encErr != nil {
+			ids = r.IDs
+		}
+		dec, err := tk.Decode(ids)
 		if err != nil {
 			fail("decode-error", err.Error())
 		} else if dec != r.decodedTo {
