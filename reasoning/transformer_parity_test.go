@@ -31,7 +31,7 @@ type txRecord struct {
 
 // readTxFixture reads the fixture of the model in dir, or skips when there is none or it was made
 // for other files (its .meta.json lists their sha256).
-func readTxFixture(t *testing.T, dir, name string) []txRecord {
+func readTxFixture(t testing.TB, dir, name string) []txRecord {
 	t.Helper()
 	base := filepath.Join("testdata", "transformer", name)
 	if b, err := os.ReadFile(base + ".meta.json"); err == nil {
