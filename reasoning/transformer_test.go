@@ -28,6 +28,7 @@ func txDir(t testing.TB, name string) string {
 	t.Helper()
 	for _, d := range []string{
 		filepath.Join("testdata", "transformer", name),
+		filepath.Join(testenv.RepoRoot(t), "models", "transformer", name), // the trained classifier, seq2seq
 		filepath.Join(testenv.RepoRoot(t), "models", "transformer", "build", name),
 	} {
 		if _, err := os.Stat(filepath.Join(d, ManifestFile)); err == nil {
