@@ -136,6 +136,14 @@ func TestTransformerParityText(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := openTx(t, name, func(o *Options) { o.Config.OcclusionTopK = 0; o.Config.MaxBatch = 16 })
 			recs := readTxFixture(t, m.man.Dir, name)
+			if raceEnabled || testing.Short() {
+				// TestTransformerParity has checked every record from its ids.
+				var some []txRecord
+				for i := 0; i < len(recs); i += 5 {
+					some = append(some, recs[i])
+				}
+				recs = some
+			}
 			ins := make([]Input, len(recs))
 			for i, r := range recs {
 				ins[i] = Input{Text: r.Text, Lang: r.Lang}
