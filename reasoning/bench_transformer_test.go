@@ -14,8 +14,9 @@ import (
 )
 
 // BenchmarkTransformer reports texts per second ("texts/s") and CPU per text of the transformer
-// kinds on the committed random-weight models (the graphs of the real architectures; compute does
-// not depend on the weights), one intra-op thread, over the parity fixture's texts cycled:
+// kinds on the committed random-weight models (random-cls, random-s2s: tiny graphs of the real
+// architectures) and the models trained in models/transformer (classifier, seq2seq), one intra-op
+// thread, over the parity fixture's texts cycled:
 //
 //	<model>/batch=1              Predict, one caller (tokenizer, graphs, rationale)
 //	<model>/batch=32             PredictBatch of 32 (length buckets, one micro-batch)
@@ -27,7 +28,7 @@ import (
 //
 // Run: SENTIO_TOOLBOX_PROFILE=train toolbox/run go test -run '^$' -bench Transformer -benchtime 3s ./reasoning/
 func BenchmarkTransformer(b *testing.B) {
-	for _, name := range []string{"random-cls", "random-s2s"} {
+	for _, name := range []string{"random-cls", "random-s2s", "classifier", "seq2seq"} {
 		b.Run(name, func(b *testing.B) { benchTransformer(b, name) })
 	}
 }
@@ -80,7 +81,7 @@ func BenchmarkTransformerPython(b *testing.B) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		b.Skip("python3 is not installed (the toolbox has it)")
 	}
-	for _, name := range []string{"random-cls", "random-s2s"} {
+	for _, name := range []string{"random-cls", "random-s2s", "classifier", "seq2seq"} {
 		cmd := exec.Command("python3", filepath.Join("testdata", "transformer", "bench.py"),
 			"--model-dir", txDir(b, name), "--fixture", filepath.Join("testdata", "transformer", name+".jsonl.gz"), "--seconds", "3")
 		var out, errb bytes.Buffer
