@@ -1,6 +1,7 @@
 package reasoning
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -341,5 +342,34 @@ func TestTransformerManifestMismatch(t *testing.T) {
 	})
 	if _, err := Open(dir, txOptions(nil)); err == nil || !strings.Contains(err.Error(), "transformer.onnx.model") || !strings.Contains(err.Error(), "logits") {
 		t.Errorf("an encoder named as the classifier: err = %v", err)
+	}
+}
+
+// TestTransformerProviders: provider auto settles the provider once for all of a seq2seq model's
+// graphs (CUDA, or the CPU with exactly one warning); provider cuda fails saying what to install
+// where CUDA cannot be used.
+func TestTransformerProviders(t *testing.T) {
+	var buf bytes.Buffer
+	m := openTx(t, "random-s2s", func(o *Options) {
+		o.Config.Provider = ProviderAuto
+		o.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	rt := m.rt.(*seq2seqRT)
+	if p := rt.enc.provider; rt.dec.provider != p || rt.past.provider != p || m.Info().Provider != p {
+		t.Fatalf("providers: encoder %s, decoder %s, decoder with past %s", p, rt.dec.provider, rt.past.provider)
+	}
+	warnings := strings.Count(buf.String(), "level=WARN")
+	if m.Info().Provider == ProviderCPU && warnings != 1 {
+		t.Errorf("auto fell back to the CPU with %d warnings, want 1:\n%s", warnings, buf.String())
+	}
+	if _, err := m.Predict(context.Background(), txTexts[1]); err != nil {
+		t.Fatal(err)
+	}
+	if m.Info().Provider == ProviderCUDA {
+		return
+	}
+	_, err := Open(txDir(t, "random-s2s"), txOptions(func(o *Options) { o.Config.Provider = ProviderCUDA }))
+	if err == nil || !strings.Contains(err.Error(), "reasoning.provider") || !strings.Contains(err.Error(), "CUDA") {
+		t.Errorf("provider cuda without CUDA: err = %v", err)
 	}
 }
