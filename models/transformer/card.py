@@ -22,14 +22,23 @@ def table(m):
     out.append(f"| mean macro-F1 | | {f(m['ngram']['dev']['mean_macro_f1'])} | {f(m['classifier']['dev']['mean_macro_f1'])} "
                f"| {f(m['seq2seq']['dev']['mean_macro_f1'])} |")
     out += ["", "Rationale against the annotator's (ROUGE-L, exact match; rouge_l of models/reasoning/rationale.py):", "",
-            "| language | n-gram retrieval ROUGE-L / exact | seq2seq generated ROUGE-L / exact | seq2seq empty |",
-            "|---|---|---|---|"]
+            "| language | n-gram retrieval ROUGE-L / exact | seq2seq generated ROUGE-L / exact | seq2seq empty "
+            "| generated vs n-gram retrieval ROUGE-L |",
+            "|---|---|---|---|---|"]
     r = m["seq2seq"]["rationale"]
-    for l in LANGS:
+    vs = [r[l].get("rouge_l_vs_ngram_retrieval") for l in LANGS]
+    for l, v in zip(LANGS, vs):
         out.append(f"| {l} | {f(m['ngram']['rationale_rouge_l'][l])} / {f(m['ngram']['rationale_exact_match'][l])} | "
-                   f"{f(r[l]['rouge_l'])} / {f(r[l]['exact_match'])} | {f(r[l]['empty_rate'])} |")
+                   f"{f(r[l]['rouge_l'])} / {f(r[l]['exact_match'])} | {f(r[l]['empty_rate'])} | "
+                   f"{f(v) if v is not None else 'not computed'} |")
     ng_mean = sum(m["ngram"]["rationale_rouge_l"][l] for l in LANGS) / 5
-    out.append(f"| mean | {f(ng_mean)} | {f(r['mean_rouge_l'])} | |")
+    vs_mean = f(sum(vs) / 5) if None not in vs else ""
+    out.append(f"| mean | {f(ng_mean)} | {f(r['mean_rouge_l'])} | | {vs_mean} |")
+    if "rationale_rouge_l_recomputed" in m["ngram"]:
+        rc = m["ngram"]["rationale_rouge_l_recomputed"]
+        out += ["", "(The n-gram model's retrieval rationales were recomputed here from models/reasoning for the last "
+                "column; their ROUGE-L against the annotator's: " + ", ".join(f"{l} {f(rc[l])}" for l in LANGS) +
+                ", the figures of models/reasoning/metrics.json.)"]
     return "\n".join(out)
 
 

@@ -26,6 +26,26 @@ import rationale as ngram_rationale  # models/reasoning/rationale.py (common put
 import reference
 
 
+def ngram_retrievals(dev):
+    """ngram_retrievals runs the bundled n-gram model (models/reasoning: its ONNX graph, then its
+    retrieval index with the predicted label) on the dev texts: {lang: [rationale text]}."""
+    import gzip
+    import features
+    import ngram
+    d = os.path.join(common.REPO, "models", "reasoning")
+    with open(os.path.join(d, "model.json"), encoding="utf-8") as f:
+        spec = json.load(f)["features"]
+    with gzip.open(os.path.join(d, "rationale.json.gz"), "rt", encoding="utf-8") as f:
+        ret = ngram_rationale.Retriever(json.load(f))
+    run = ngram.Runner(os.path.join(d, "model.onnx"))
+    out = {}
+    for lang in common.LANGS:
+        feats = [features.extract(r["text"], spec) for r in dev[lang]]
+        probs, _ = run.run(feats)
+        out[lang] = [ret(lang, common.LABELS[int(y)], fs)["text"] for fs, y in zip(feats, probs.argmax(1))]
+    return out
+
+
 def label_figures(gold, pred):
     g = [common.LABELS.index(x) for x in gold]
     p = [common.LABELS.index(x) for x in pred]
@@ -41,6 +61,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--shared", default=common.DEFAULT_SHARED)
     ap.add_argument("--seed", type=int, default=common.DEFAULT_SEED)
+    ap.add_argument("--no-ngram-retrieval", action="store_true",
+                    help="skip running the n-gram model's retrieval (generated vs retrieved rationale)")
     args = ap.parse_args()
 
     _, dev, info = common.split(args.shared, args.seed)
@@ -55,6 +77,12 @@ def main():
            "ngram": {"dev": ng["dev"], "rationale_rouge_l": {l: ng["rationale"][l]["rouge_l"] for l in common.LANGS},
                      "rationale_exact_match": {l: ng["rationale"][l]["exact_match"] for l in common.LANGS},
                      "source": "models/reasoning/metrics.json (retrieval rationale, knn-mbr k=40, vs the annotator's)"}}
+    retrieved = None
+    if args.s2s and not args.no_ngram_retrieval:
+        retrieved = ngram_retrievals(dev)
+        out["ngram"]["rationale_rouge_l_recomputed"] = {
+            l: round(float(np.mean([ngram_rationale.rouge_l(t, r["rationale"], l)
+                                    for t, r in zip(retrieved[l], dev[l])])), 4) for l in common.LANGS}
     for key, d in (("classifier", args.cls), ("seq2seq", args.s2s)):
         if not d:
             continue
@@ -68,16 +96,20 @@ def main():
                 probs = np.concatenate([run.classify(rows[i:i + 32]) for i in range(0, len(rows), 32)])
                 pred = [run.m["labels"][int(np.argmax(p))] for p in probs]
             else:
-                pred, rl, em, empty = [], [], [], 0
-                for r, ids in zip(recs, rows):
+                pred, rl, em, empty, rr = [], [], [], 0, []
+                for k, (r, ids) in enumerate(zip(recs, rows)):
                     label, _, _, rids = run.reason(ids)
                     text = run.decode(rids)
                     pred.append(label)
+                    if retrieved is not None:
+                        rr.append(ngram_rationale.rouge_l(text, retrieved[lang][k], lang))
                     rl.append(ngram_rationale.rouge_l(text, r["rationale"], lang))
                     em.append(ngram_rationale.exact(text, r["rationale"]))
                     empty += int(not text.strip())
                 rat[lang] = {"rouge_l": round(float(np.mean(rl)), 4), "exact_match": round(float(np.mean(em)), 4),
                              "empty_rate": round(empty / len(recs), 4)}
+                if rr:
+                    rat[lang]["rouge_l_vs_ngram_retrieval"] = round(float(np.mean(rr)), 4)
             figs[lang] = label_figures([r["label"] for r in recs], pred)
         figs["mean_macro_f1"] = round(float(np.mean([figs[l]["macro_f1"] for l in common.LANGS])), 4)
         res = {"dev": figs, "seconds": round(time.time() - t0, 1)}
