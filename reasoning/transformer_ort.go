@@ -72,9 +72,14 @@ func openSessions(cfgs []sessionConfig, log *slog.Logger) ([]*session, error) {
 	return out, nil
 }
 
-// buckets sorts the rows by length and cuts them into chunks of at most maxBatch rows: a chunk
-// pads its rows only to its own longest, so rows of similar length run together. It returns
-// the indices of each chunk's rows.
+// maxPadding bounds a bucket's padded size (rows × its longest) against its ids: a longer row
+// that would push it past this starts a new bucket.
+const maxPadding = 1.5
+
+// buckets sorts the rows by length and cuts them into buckets of at most maxBatch rows, each
+// padded only to its own longest: a row starts a new bucket when the bucket is full or when
+// padding the bucket to that row would make it more than maxPadding times its ids (attention
+// costs grow with the padded length). It returns the indices of each bucket's rows.
 func buckets(rows [][]int64, maxBatch int) [][]int {
 	idx := make([]int, len(rows))
 	for i := range idx {
@@ -83,10 +88,17 @@ func buckets(rows [][]int64, maxBatch int) [][]int {
 	sort.SliceStable(idx, func(a, b int) bool { return len(rows[idx[a]]) < len(rows[idx[b]]) })
 	maxBatch = max(1, maxBatch)
 	var out [][]int
-	for len(idx) > 0 {
-		n := min(maxBatch, len(idx))
-		out = append(out, idx[:n:n])
-		idx = idx[n:]
+	start, ids := 0, 0
+	for k, i := range idx {
+		l := len(rows[i])
+		if n := k - start; n > 0 && (n == maxBatch || float64((n+1)*l) > maxPadding*float64(ids+l)) {
+			out = append(out, idx[start:k:k])
+			start, ids = k, 0
+		}
+		ids += l
+	}
+	if start < len(idx) {
+		out = append(out, idx[start:])
 	}
 	return out
 }

@@ -20,6 +20,11 @@ func TestBucketsSortByLengthAndBoundTheBatch(t *testing.T) {
 			t.Fatalf("buckets = %v, want %v", got, want)
 		}
 	}
+	// A much longer row starts its own bucket rather than pad the short ones to its length.
+	skew := [][]int64{make([]int64, 10), make([]int64, 1), make([]int64, 1), make([]int64, 2)}
+	if got := buckets(skew, 8); len(got) != 2 || !slices.Equal(got[0], []int{1, 2, 3}) || !slices.Equal(got[1], []int{0}) {
+		t.Errorf("buckets of lengths 10, 1, 1, 2 = %v, want [[1 2 3] [0]]", got)
+	}
 	ids, mask, n := padRows(rows, got[1], 42)
 	if n != 7 || len(ids) != 14 || ids[5] != 42 || ids[6] != 42 || ids[7] != 0 || mask[4] != 1 || mask[5] != 0 || mask[13] != 1 {
 		t.Errorf("padRows = %v %v %d: want rows of 7 padded with 42, masks 1 over the ids", ids, mask, n)
