@@ -316,11 +316,18 @@ func (s *seq2seqRT) score(rows [][]int64, idx []int, keep bool) (*scored3, error
 	sc.label = make([]int, b)
 	parallel(b, func(r int) {
 		var lp [3]float64
+		var lse [3][]float64 // per label and position: the log-normaliser, shared by labels with the same prefix so far
 		for k := range 3 {
 			row := 3*r + k
+			lse[k] = make([]float64, len(s.prefix[k])-1)
 			for j, id := range s.prefix[k][1:] {
 				x := ld[(row*t+j)*v : (row*t+j+1)*v]
-				lp[k] += float64(x[id]) - logSumExp(x)
+				if same := s.samePrefix(k, j); same < k {
+					lse[k][j] = lse[same][j] // the same decoder input so far: the same logits
+				} else {
+					lse[k][j] = logSumExp(x)
+				}
+				lp[k] += float64(x[id]) - lse[k][j]
 			}
 		}
 		sc.probs[r] = softmax3(lp)
@@ -331,6 +338,17 @@ func (s *seq2seqRT) score(rows [][]int64, idx []int, keep bool) (*scored3, error
 		sc.outs = nil
 	}
 	return sc, nil
+}
+
+// samePrefix returns the first label whose decoder input up to position j (decoder_start and
+// j label ids) is label k's.
+func (s *seq2seqRT) samePrefix(k, j int) int {
+	for o := range k {
+		if len(s.prefix[o]) > j+1 && slices.Equal(s.prefix[o][:j+1], s.prefix[k][:j+1]) {
+			return o
+		}
+	}
+	return k
 }
 
 // encode runs the encoder over a padded batch.
