@@ -247,7 +247,10 @@ def tokenizer_spec(tok, ckpt, out_dir, choice, texts):
     spec = {"prefix_ids": prefix, "suffix_ids": suffix, "id_offset": 0, "lowercase": False}
     sp_path = find_spm(ckpt)
     if choice == "auto":
-        choice = "tokenizers"
+        # The SentencePiece model when the checkpoint has one: it is what the tokenizer was built
+        # from, and sentio's tokenizer runs it with the C++ library Python wraps, while a Unigram
+        # tokenizer.json is refused there (reasoning/tokenize).
+        choice = "sentencepiece" if sp_path is not None else "tokenizers"
     if choice == "sentencepiece":
         if sp_path is None:
             fail(f"--tokenizer sentencepiece: {ckpt} has no spiece.model / sentencepiece.bpe.model")
@@ -294,7 +297,8 @@ def main(argv=None):
     ap.add_argument("out")
     ap.add_argument("--kind", choices=["auto", "encoder-classifier", "seq2seq"], default="auto")
     ap.add_argument("--tokenizer", choices=["auto", "tokenizers", "sentencepiece"], default="auto",
-                    help="which tokenizer the runtime uses: tokenizer.json (auto) or the SentencePiece model")
+                    help="which tokenizer the runtime uses: auto is the SentencePiece model when the "
+                         "checkpoint has one, else tokenizer.json")
     ap.add_argument("--max-input-tokens", type=int, default=0,
                     help="inputs are truncated to this many ids, special tokens included (default: the "
                          "tokenizer's model_max_length, at most 512, and the position table's size)")
