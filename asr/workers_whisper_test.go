@@ -25,8 +25,8 @@ import (
 // number of real-time calls of continuous speech the stage could keep up with), and
 // ms/utterance of wall time.
 //
-// Run with -benchtime 1x -count 3 and compare within one run: the configurations of one model
-// are interleaved by -count, not measured at different times of a busy machine.
+// Run with -benchtime 1x -count 3 on a quiet machine (-count repeats each configuration three
+// times in a row) and quote medians; compare configurations of one run only.
 func BenchmarkWorkersThreads(b *testing.B) {
 	var pcms [][]float32
 	var audioS float64
