@@ -101,7 +101,16 @@ func (s *reasonStage) Process(ctx context.Context, worker int, it stages.Item[*W
 		}
 		res, err := s.r.Predict(ctx, in)
 		end()
-		if err != nil {
+		var inputErr *reasoning.InputError
+		switch {
+		case errors.As(err, &inputErr):
+			// Retrying gives the same answer: the utterance is published without a label, with
+			// the reason (never dropped, never a DLQ entry for the whole input).
+			w.ReasonError = inputErr.Error()
+			w.timed(StageReason, start)
+			out(it)
+			return nil
+		case err != nil:
 			return fmt.Errorf("reasoning: %w", err)
 		}
 		w.Reason = &res
@@ -170,9 +179,11 @@ func (w *Work) result(models map[string]string) *wire.Result {
 			r.Evidence = append(r.Evidence, wire.Evidence{Text: e.Text, Start: e.Start, End: e.End, Weight: e.Weight})
 		}
 	} else if w.Lang.Supported {
-		// Supported but silent (no transcript): nothing to reason about, so no label. The schema
-		// requires a label for supported languages, so such an utterance says unsupported.
+		// Supported but silent (no transcript), or a text the model cannot reason about: no
+		// label. The schema requires a label for supported languages, so such an utterance says
+		// unsupported, and reasoning_error says why when the model refused it.
 		r.LanguageSupported = false
+		r.ReasoningError = w.ReasonError
 	}
 	w.mu.Lock()
 	r.TimingsMS = map[string]float64{}

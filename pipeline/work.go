@@ -59,6 +59,9 @@ type Work struct {
 	ASR      asr.Result
 	Lang     langid.Decision
 	Reason   *reasoning.Result
+	// ReasonError says why the model could not reason about the text (a *reasoning.InputError:
+	// its language is not the model's, ...): the result is published without a label, saying so.
+	ReasonError string
 	Arrived  time.Time
 	mu       sync.Mutex
 	timingMS map[string]float64

@@ -204,26 +204,10 @@ func (c *classifier) PredictBatch(ctx context.Context, inputs []Input) ([]Result
 
 // prepare checks an input, settles its language and extracts its features.
 func (c *classifier) prepare(in Input) (prepared, error) {
-	if strings.TrimSpace(in.Text) == "" {
-		return prepared{}, errors.New("reasoning: empty text")
-	}
-	p := prepared{text: in.Text, lang: normalizeLang(in.Lang)}
-	if p.lang == "" {
-		d := c.opts.Detector
-		if d == nil {
-			var err error
-			if d, err = DefaultDetector(); err != nil {
-				return prepared{}, fmt.Errorf("reasoning: the default language detector: %w", err)
-			}
-		}
-		lang, ok := d.Detect(in.Text)
-		if !ok {
-			return prepared{}, fmt.Errorf("reasoning: cannot tell the language of the text; give it (one of %s)", strings.Join(c.man.Languages, ", "))
-		}
-		p.lang, p.detected = lang, true
-	}
-	if !c.languages[p.lang] {
-		return prepared{}, fmt.Errorf("reasoning: language %q is not one of the model's languages (%s)", p.lang, strings.Join(c.man.Languages, ", "))
+	var err error
+	p := prepared{text: in.Text}
+	if p.lang, p.detected, err = settleLang(in, c.languages, c.man.Languages, c.opts.Detector); err != nil {
+		return prepared{}, err
 	}
 	feats, err := c.extract(in.Text)
 	if err != nil {

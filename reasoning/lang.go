@@ -1,6 +1,8 @@
 package reasoning
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/sentio-health/sentio/config"
@@ -41,3 +43,39 @@ var defaultDetector = sync.OnceValues(func() (Detector, error) {
 // default langid.languages (Vietnamese, English, Chinese, German and French), built (and its
 // models loaded) on first use.
 func DefaultDetector() (Detector, error) { return defaultDetector() }
+
+// settleLang returns the input's language: given (normalised), or detected; it must be one of the
+// model's (have; langs lists them for the message, and an empty have accepts any). The errors of
+// the text itself (empty, its language unknown or not the model's) are *InputError.
+func settleLang(in Input, have map[string]bool, langs []string, d Detector) (lang string, detected bool, err error) {
+	if strings.TrimSpace(in.Text) == "" {
+		return "", false, &InputError{Message: "reasoning: empty text"}
+	}
+	lang = normalizeLang(in.Lang)
+	if lang == "" {
+		if d == nil {
+			if d, err = DefaultDetector(); err != nil {
+				return "", false, fmt.Errorf("reasoning: the default language detector: %w", err)
+			}
+		}
+		l, ok := d.Detect(in.Text)
+		if !ok {
+			return "", false, &InputError{Message: fmt.Sprintf("reasoning: cannot tell the language of the text; give it (one of %s)", strings.Join(langs, ", "))}
+		}
+		lang, detected = l, true
+	}
+	if len(have) > 0 && !have[lang] {
+		return "", false, &InputError{Message: fmt.Sprintf("reasoning: language %q is not one of the model's languages (%s)", lang, strings.Join(langs, ", "))}
+	}
+	return lang, detected, nil
+}
+
+// InputError is a text the model cannot reason about: empty, its language unknown, or a
+// language the model was not trained on. Trying again gives the same error, so the pipeline
+// publishes such an utterance without a label, saying why, rather than retrying it.
+type InputError struct {
+	// Message says what is wrong with the text and what the model takes.
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Message }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -195,9 +194,6 @@ func (m *llmModel) Predict(ctx context.Context, in Input) (Result, error) {
 	if m.closed {
 		return Result{}, ErrClosed
 	}
-	if strings.TrimSpace(in.Text) == "" {
-		return Result{}, errors.New("reasoning: empty text")
-	}
 	lang, detected, err := m.language(in)
 	if err != nil {
 		return Result{}, err
@@ -233,26 +229,11 @@ func (m *llmModel) Predict(ctx context.Context, in Input) (Result, error) {
 
 // language settles the input's language like the bundled model does: given, or detected.
 func (m *llmModel) language(in Input) (string, bool, error) {
-	lang := normalizeLang(in.Lang)
-	detected := false
-	if lang == "" {
-		d := m.opts.Detector
-		if d == nil {
-			var err error
-			if d, err = DefaultDetector(); err != nil {
-				return "", false, fmt.Errorf("reasoning: the default language detector: %w", err)
-			}
-		}
-		var ok bool
-		if lang, ok = d.Detect(in.Text); !ok {
-			return "", false, fmt.Errorf("reasoning: cannot tell the language of the text; give it (one of %s)", strings.Join(m.man.Languages, ", "))
-		}
-		detected = true
+	have := map[string]bool{}
+	for _, l := range m.man.Languages {
+		have[l] = true
 	}
-	if len(m.man.Languages) > 0 && !slices.Contains(m.man.Languages, lang) {
-		return "", false, fmt.Errorf("reasoning: language %q is not one of the model's languages (%s)", lang, strings.Join(m.man.Languages, ", "))
-	}
-	return lang, detected, nil
+	return settleLang(in, have, m.man.Languages, m.opts.Detector)
 }
 
 // ask sends the request through the breaker and parses the answer. reason classifies a failure

@@ -1,6 +1,7 @@
 package reasoning
 
 import (
+	"errors"
 	"bytes"
 	"context"
 	"fmt"
@@ -246,6 +247,14 @@ func TestBadInputs(t *testing.T) {
 	}
 	if errs[1] == nil || !strings.Contains(errs[1].Error(), `"ja"`) {
 		t.Errorf("unsupported language: %v", errs[1])
+	}
+	// Errors of the text itself are InputErrors: the pipeline publishes them without a label
+	// instead of retrying.
+	for i := range 2 {
+		var ie *InputError
+		if !errors.As(errs[i], &ie) {
+			t.Errorf("input %d: error %v (%T) is not an *InputError", i, errs[i], errs[i])
+		}
 	}
 	if errs[2] != nil || errs[3] != nil {
 		t.Fatalf("a good input among bad ones failed: %v, %v", errs[2], errs[3])

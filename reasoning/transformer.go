@@ -184,30 +184,6 @@ func (t *txModel) encode(text, lang string) ([]int64, error) {
 	return ids, nil
 }
 
-// settleLang returns the input's language: given (normalised), or detected; it must be one of the
-// model's.
-func settleLang(in Input, have map[string]bool, langs []string, d Detector) (lang string, detected bool, err error) {
-	if strings.TrimSpace(in.Text) == "" {
-		return "", false, errors.New("reasoning: empty text")
-	}
-	lang = normalizeLang(in.Lang)
-	if lang == "" {
-		if d == nil {
-			if d, err = DefaultDetector(); err != nil {
-				return "", false, fmt.Errorf("reasoning: the default language detector: %w", err)
-			}
-		}
-		l, ok := d.Detect(in.Text)
-		if !ok {
-			return "", false, fmt.Errorf("reasoning: cannot tell the language of the text; give it (one of %s)", strings.Join(langs, ", "))
-		}
-		lang, detected = l, true
-	}
-	if !have[lang] {
-		return "", false, fmt.Errorf("reasoning: language %q is not one of the model's languages (%s)", lang, strings.Join(langs, ", "))
-	}
-	return lang, detected, nil
-}
 
 // runBatch runs one micro-batch: the texts (label, probabilities, rationale), then every variant
 // of every text in one further run (occlusion), then each text without its evidence and its

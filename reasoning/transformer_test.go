@@ -1,6 +1,7 @@
 package reasoning
 
 import (
+	"errors"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -249,8 +250,9 @@ func TestTransformerBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, want := range []string{"empty text", `language "xx"`, "cannot tell the language"} {
-				if errs[i] == nil || !strings.Contains(errs[i].Error(), want) {
-					t.Errorf("%q: err = %v, want %q", ins[i].Text, errs[i], want)
+				var ie *InputError
+				if errs[i] == nil || !strings.Contains(errs[i].Error(), want) || !errors.As(errs[i], &ie) {
+					t.Errorf("%q: err = %v (%T), want an *InputError saying %q", ins[i].Text, errs[i], errs[i], want)
 				}
 			}
 			for _, i := range []int{3, 4} {

@@ -64,6 +64,10 @@ type Result struct {
 	// ScoresAvailable is false (and Scores absent) when the reasoning model gave no label
 	// probabilities (an LLM endpoint without log-probabilities); absent means true.
 	ScoresAvailable *bool `json:"scores_available,omitempty"`
+	// ReasoningError says why an utterance of a supported language has no label when the
+	// reasoning model could not reason about its text (e.g. a language the model was not trained
+	// on); language_supported is then false.
+	ReasoningError string `json:"reasoning_error,omitempty"`
 	// Rationale explains the label in a sentence.
 	Rationale string `json:"rationale,omitempty"`
 	// Evidence is the parts of the transcript that support the label.
