@@ -56,15 +56,15 @@ type Work struct {
 	// stream mode. It is part of the utterance id (see wire.ClipUtteranceID).
 	Clip uint64
 
-	ASR      asr.Result
-	Lang     langid.Decision
-	Reason   *reasoning.Result
+	ASR    asr.Result
+	Lang   langid.Decision
+	Reason *reasoning.Result
 	// ReasonError says why the model could not reason about the text (a *reasoning.InputError:
 	// its language is not the model's, ...): the result is published without a label, saying so.
 	ReasonError string
-	Arrived  time.Time
-	mu       sync.Mutex
-	timingMS map[string]float64
+	Arrived     time.Time
+	mu          sync.Mutex
+	timingMS    map[string]float64
 }
 
 // Sample positions (Work.Start, segment's cuts) count samples at one rate: the one asr/audio

@@ -184,7 +184,6 @@ func (t *txModel) encode(text, lang string) ([]int64, error) {
 	return ids, nil
 }
 
-
 // runBatch runs one micro-batch: the texts (label, probabilities, rationale), then every variant
 // of every text in one further run (occlusion), then each text without its evidence and its
 // evidence alone (comprehensiveness and sufficiency).
