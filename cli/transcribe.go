@@ -115,6 +115,12 @@ func runTranscribe(cmd *cobra.Command, f *transcribeFlags, files []string) error
 		workers = cfg.Pipeline.ASRWorkers
 	}
 	workers = max(1, min(workers, len(files)))
+	if budget := cfg.Pipeline.ASRWorkers * cfg.ASR.Threads; f.workers <= 0 && workers < cfg.Pipeline.ASRWorkers {
+		// Fewer files than the daemon's workers: the workers there are share the daemon's
+		// threads (pipeline.asr_workers × asr.threads), so one file uses every core the
+		// daemon would.
+		cfg.ASR.Threads = max(cfg.ASR.Threads, budget/workers)
+	}
 	eng, err := asr.Open(cfg.ASR, workers)
 	if err != nil {
 		return err

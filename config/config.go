@@ -140,7 +140,8 @@ type TLS struct {
 type Pipeline struct {
 	// SegmentWorkers is the number of segmenter workers (stream mode).
 	SegmentWorkers int `yaml:"segment_workers"`
-	// ASRWorkers is the number of concurrent whisper.cpp workers, each with its own state.
+	// ASRWorkers is the number of concurrent whisper.cpp workers, each with its own state. For
+	// throughput, one per CPU core with asr.threads 1 (README: Performance, sizing).
 	ASRWorkers int `yaml:"asr_workers"`
 	// ReasonWorkers is the number of concurrent reasoning workers.
 	ReasonWorkers int `yaml:"reason_workers"`
@@ -170,7 +171,8 @@ type ASR struct {
 	Model string `yaml:"model"`
 	// VADModel is the Silero VAD model in ggml form; empty disables voice activity detection.
 	VADModel string `yaml:"vad_model"`
-	// Threads is the number of CPU threads per ASR worker.
+	// Threads is the number of CPU threads per ASR worker; workers × threads should not exceed
+	// the CPU cores.
 	Threads int `yaml:"threads"`
 	// Languages is the set of languages whisper may choose from (ISO 639-1 codes).
 	Languages []string `yaml:"languages"`
