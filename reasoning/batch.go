@@ -158,3 +158,40 @@ func (b *batcher[In, Out]) close() {
 	b.mu.Unlock()
 	<-b.stopped
 }
+
+// predictBatch is PredictBatch of a model served by batcher b: each input is prepared in the
+// caller's goroutines (in parallel; an input that fails there fails alone), the prepared ones are
+// run in micro-batches with concurrent callers', and each result is finished in parallel.
+func predictBatch[P, S any](ctx context.Context, b *batcher[P, S], inputs []Input,
+	prepare func(Input) (P, error), finish func(P, S) (Result, error)) ([]Result, []error, error) {
+	results := make([]Result, len(inputs))
+	errs := make([]error, len(inputs))
+	all := make([]P, len(inputs))
+	b.expect(len(inputs)) // a batch being formed waits for these while they are prepared
+	parallel(len(inputs), func(i int) { all[i], errs[i] = prepare(inputs[i]) })
+	preps := make([]P, 0, len(inputs))
+	where := make([]int, 0, len(inputs))
+	for i := range inputs {
+		if errs[i] == nil {
+			preps = append(preps, all[i])
+			where = append(where, i)
+		}
+	}
+	b.expect(len(preps) - len(inputs))
+	if len(preps) == 0 {
+		return results, errs, nil
+	}
+	outs, berrs, err := b.do(ctx, preps)
+	if err != nil {
+		return nil, nil, err
+	}
+	parallel(len(where), func(k int) {
+		i := where[k]
+		if berrs[k] != nil {
+			errs[i] = berrs[k]
+			return
+		}
+		results[i], errs[i] = finish(preps[k], outs[k])
+	})
+	return results, errs, nil
+}

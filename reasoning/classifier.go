@@ -170,36 +170,7 @@ func (c *classifier) Predict(ctx context.Context, in Input) (Result, error) {
 
 // PredictBatch reasons about several texts, gathered with concurrent callers' into micro-batches.
 func (c *classifier) PredictBatch(ctx context.Context, inputs []Input) ([]Result, []error, error) {
-	results := make([]Result, len(inputs))
-	errs := make([]error, len(inputs))
-	all := make([]prepared, len(inputs))
-	c.batch.expect(len(inputs)) // a batch being formed waits for these while they are prepared
-	parallel(len(inputs), func(i int) { all[i], errs[i] = c.prepare(inputs[i]) })
-	preps := make([]prepared, 0, len(inputs))
-	where := make([]int, 0, len(inputs))
-	for i := range inputs {
-		if errs[i] == nil {
-			preps = append(preps, all[i])
-			where = append(where, i)
-		}
-	}
-	c.batch.expect(len(preps) - len(inputs))
-	if len(preps) == 0 {
-		return results, errs, nil
-	}
-	outs, berrs, err := c.batch.do(ctx, preps)
-	if err != nil {
-		return nil, nil, err
-	}
-	parallel(len(where), func(k int) {
-		i := where[k]
-		if berrs[k] != nil {
-			errs[i] = berrs[k]
-			return
-		}
-		results[i], errs[i] = c.finish(preps[k], outs[k])
-	})
-	return results, errs, nil
+	return predictBatch(ctx, c.batch, inputs, c.prepare, c.finish)
 }
 
 // prepare checks an input, settles its language and extracts its features.

@@ -111,36 +111,7 @@ func (t *txModel) Predict(ctx context.Context, in Input) (Result, error) {
 
 // PredictBatch reasons about several texts, gathered with concurrent callers' into micro-batches.
 func (t *txModel) PredictBatch(ctx context.Context, inputs []Input) ([]Result, []error, error) {
-	results := make([]Result, len(inputs))
-	errs := make([]error, len(inputs))
-	all := make([]txPrepared, len(inputs))
-	t.batch.expect(len(inputs))
-	parallel(len(inputs), func(i int) { all[i], errs[i] = t.prepare(inputs[i]) })
-	preps := make([]txPrepared, 0, len(inputs))
-	where := make([]int, 0, len(inputs))
-	for i := range inputs {
-		if errs[i] == nil {
-			preps = append(preps, all[i])
-			where = append(where, i)
-		}
-	}
-	t.batch.expect(len(preps) - len(inputs))
-	if len(preps) == 0 {
-		return results, errs, nil
-	}
-	outs, berrs, err := t.batch.do(ctx, preps)
-	if err != nil {
-		return nil, nil, err
-	}
-	parallel(len(where), func(k int) {
-		i := where[k]
-		if berrs[k] != nil {
-			errs[i] = berrs[k]
-			return
-		}
-		results[i], errs[i] = t.finish(preps[k], outs[k])
-	})
-	return results, errs, nil
+	return predictBatch(ctx, t.batch, inputs, t.prepare, t.finish)
 }
 
 // prepare checks an input, settles its language, tokenizes it and, with occlusion on, each of
