@@ -141,6 +141,9 @@ func testConfig() *config.Config {
 	cfg.NATS.MaxDeliver = 3
 	cfg.Pipeline.QueueSize = 4
 	cfg.Pipeline.IdleFlush = 2 * time.Second
+	// The mechanics tests count on one ASR worker (a gated call holds the only one; "asr worker
+	// 0 hung"); the default is one per core.
+	cfg.Pipeline.ASRWorkers = 1
 	return &cfg
 }
 
