@@ -128,16 +128,6 @@ func loadFixtures(t testing.TB, texts []string) []fixture {
 	return out
 }
 
-func (fx fixture) open(t testing.TB) Tokenizer {
-	t.Helper()
-	tk, err := Open(filepath.Join(fixtureDir, fx.spec.Dir), fx.spec.Spec)
-	if err != nil {
-		t.Fatalf("%s: %v", fx.name, err)
-	}
-	t.Cleanup(func() { tk.Close() })
-	return tk
-}
-
 // mismatches counts one fixture's differences from Python, by check, with a few examples.
 type mismatches struct {
 	texts    int // texts with any difference, known ones excepted
