@@ -20,22 +20,15 @@ type encoderRT struct {
 
 // openEncoderClassifier opens a KindEncoderClassifier model.
 func openEncoderClassifier(m *Manifest, o Options) (_ Model, err error) {
-	spec, err := transformerSpec(m)
+	spec, tok, err := openTransformer(m, o)
 	if err != nil {
 		return nil, err
-	}
-	tok, err := openTokenizer(m, spec.Tokenizer)
-	if err != nil {
-		return nil, fmt.Errorf("reasoning: model %s: transformer.tokenizer: %w", m.Path, err)
 	}
 	defer func() {
 		if err != nil {
 			tok.Close()
 		}
 	}()
-	if _, err := initORT(o.Config.ORTLibrary, o.Logger); err != nil {
-		return nil, err
-	}
 	rt := &encoderRT{graph: m.file(spec.ONNX.Model), pad: spec.PadID, maxBatch: o.Config.MaxBatch}
 	for k, l := range Labels {
 		rt.labelIdx[k] = slices.Index(m.Labels, l)

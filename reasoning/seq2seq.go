@@ -26,13 +26,9 @@ type seq2seqRT struct {
 
 // openSeq2Seq opens a KindSeq2Seq model.
 func openSeq2Seq(m *Manifest, o Options) (_ Model, err error) {
-	spec, err := transformerSpec(m)
+	spec, tok, err := openTransformer(m, o)
 	if err != nil {
 		return nil, err
-	}
-	tok, err := openTokenizer(m, spec.Tokenizer)
-	if err != nil {
-		return nil, fmt.Errorf("reasoning: model %s: transformer.tokenizer: %w", m.Path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -45,9 +41,6 @@ func openSeq2Seq(m *Manifest, o Options) (_ Model, err error) {
 		s.beams = o.Config.NumBeams
 	}
 	if err := s.labelPrefixes(m, tok); err != nil {
-		return nil, err
-	}
-	if _, err := initORT(o.Config.ORTLibrary, o.Logger); err != nil {
 		return nil, err
 	}
 	cfgs, err := s.sessionConfigs(m, o)

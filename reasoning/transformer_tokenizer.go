@@ -30,3 +30,22 @@ var openTokenizer = func(m *Manifest, raw json.RawMessage) (textTokenizer, error
 	}
 	return tokenize.Open(m.Dir, spec)
 }
+
+// openTransformer is how both transformer kinds start: the manifest's transformer section
+// checked, its tokenizer opened and ONNX Runtime loaded. The caller closes the tokenizer when it
+// fails later.
+func openTransformer(m *Manifest, o Options) (*TransformerSpec, textTokenizer, error) {
+	spec, err := transformerSpec(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := openTokenizer(m, spec.Tokenizer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reasoning: model %s: transformer.tokenizer: %w", m.Path, err)
+	}
+	if _, err := initORT(o.Config.ORTLibrary, o.Logger); err != nil {
+		tok.Close()
+		return nil, nil, err
+	}
+	return spec, tok, nil
+}
