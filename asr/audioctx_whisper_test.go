@@ -144,15 +144,7 @@ func BenchmarkAdaptiveAudioCtx(b *testing.B) {
 	for _, c := range speechClips(b) {
 		pcms = append(pcms, testenv.LoadWAV(b, c.path))
 	}
-	models := []struct {
-		name string
-		path func() string
-	}{
-		{"bundled", func() string { return projectModel(b) }},
-		{"tiny-random", func() string { return randomModel(b, dimsTiny, true) }},
-		{"base-random", func() string { return randomModel(b, dimsBase, true) }},
-	}
-	for _, m := range models {
+	for _, m := range speedModels(b) {
 		b.Run(m.name, func(b *testing.B) {
 			cfg := testConfig(b)
 			cfg.Model = m.path()

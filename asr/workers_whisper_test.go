@@ -36,15 +36,7 @@ func BenchmarkWorkersThreads(b *testing.B) {
 		pcms = append(pcms, pcm)
 		audioS += float64(len(pcm)) / SampleRate
 	}
-	models := []struct {
-		name string
-		path func() string
-	}{
-		{"bundled", func() string { return projectModel(b) }},
-		{"tiny-random", func() string { return randomModel(b, dimsTiny, true) }},
-		{"base-random", func() string { return randomModel(b, dimsBase, true) }},
-	}
-	for _, m := range models {
+	for _, m := range speedModels(b) {
 		for _, workers := range []int{1, 2, 3, 4} {
 			for _, threads := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/w%d-t%d", m.name, workers, threads), func(b *testing.B) {
@@ -92,5 +84,21 @@ func transcribeAll(b *testing.B, e *Engine, pcms [][]float32, n int) {
 	close(errs)
 	for err := range errs {
 		b.Fatalf("after %v: %v", time.Since(start), err)
+	}
+}
+
+// speedModel is a model a speed benchmark runs: its name and how to get its file.
+type speedModel struct {
+	name string
+	path func() string
+}
+
+// speedModels are the models the speed benchmarks compare: the bundled one and random weights of
+// whisper tiny's and base's dimensions whose decoder ends each window at once (randomModel).
+func speedModels(b *testing.B) []speedModel {
+	return []speedModel{
+		{"bundled", func() string { return projectModel(b) }},
+		{"tiny-random", func() string { return randomModel(b, dimsTiny, true) }},
+		{"base-random", func() string { return randomModel(b, dimsBase, true) }},
 	}
 }
