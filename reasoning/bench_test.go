@@ -80,29 +80,8 @@ func BenchmarkPredict(b *testing.B) {
 	ctx := context.Background()
 	single := openShipped(b, func(o *Options) { o.Config.MaxBatch = 1 })
 	batched := openShipped(b, func(o *Options) { o.Config.MaxBatch = 32; o.Config.MaxWait = 2 * time.Millisecond })
-	b.Run("batch=1", func(b *testing.B) {
-		m := single
-		k, cpu0 := 0, cpuTime()
-		for b.Loop() {
-			if _, err := m.Predict(ctx, inputs[k%len(inputs)]); err != nil {
-				b.Fatal(err)
-			}
-			k++
-		}
-		reportRate(b, k, cpu0)
-	})
-	b.Run("batch=32", func(b *testing.B) {
-		m := batched
-		k, cpu0 := 0, cpuTime()
-		for b.Loop() {
-			start := (k * 32) % (len(inputs) - 31)
-			if _, _, err := m.PredictBatch(ctx, inputs[start:start+32]); err != nil {
-				b.Fatal(err)
-			}
-			k++
-		}
-		reportRate(b, k*32, cpu0)
-	})
+	b.Run("batch=1", func(b *testing.B) { benchOneAtATime(b, single, inputs) })
+	b.Run("batch=32", func(b *testing.B) { benchBatches(b, batched, inputs, 32) })
 	b.Run("concurrent=32", func(b *testing.B) {
 		m := batched
 		before := m.(*classifier).stats()
@@ -186,4 +165,31 @@ func BenchmarkPythonORT(b *testing.B) {
 			b.ReportMetric(res[name+"/cpu"], "cpu-µs/text")
 		})
 	}
+}
+
+// benchOneAtATime reasons about inputs one Predict at a time, in turn, and reports texts per
+// second (reportRate).
+func benchOneAtATime(b *testing.B, m Model, inputs []Input) {
+	k, cpu0 := 0, cpuTime()
+	for b.Loop() {
+		if _, err := m.Predict(context.Background(), inputs[k%len(inputs)]); err != nil {
+			b.Fatal(err)
+		}
+		k++
+	}
+	reportRate(b, k, cpu0)
+}
+
+// benchBatches reasons about inputs in PredictBatch calls of n texts and reports texts per
+// second (reportRate).
+func benchBatches(b *testing.B, m Model, inputs []Input, n int) {
+	k, cpu0 := 0, cpuTime()
+	for b.Loop() {
+		start := (k * n) % (len(inputs) - n + 1)
+		if _, _, err := m.PredictBatch(context.Background(), inputs[start:start+n]); err != nil {
+			b.Fatal(err)
+		}
+		k++
+	}
+	reportRate(b, k*n, cpu0)
 }

@@ -3,7 +3,6 @@ package reasoning
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -41,36 +40,12 @@ func benchTransformer(b *testing.B, name string) {
 				inputs = append(inputs, Input{Text: r.Text, Lang: r.Lang})
 			}
 		}
-		ctx := context.Background()
 		single := openTx(b, name, func(o *Options) { o.Config.MaxBatch = 1; o.Config.OcclusionTopK = 0 })
 		batched := openTx(b, name, func(o *Options) { o.Config.MaxBatch = 32; o.Config.OcclusionTopK = 0 })
 		occl := openTx(b, name, func(o *Options) { o.Config.MaxBatch = 32; o.Config.OcclusionTopK = 5 })
-		b.Run("batch=1", func(b *testing.B) {
-			k, cpu0 := 0, cpuTime()
-			for b.Loop() {
-				if _, err := single.Predict(ctx, inputs[k%len(inputs)]); err != nil {
-					b.Fatal(err)
-				}
-				k++
-			}
-			reportRate(b, k, cpu0)
-		})
-		for _, c := range []struct {
-			what string
-			m    *txModel
-		}{{"batch=32", batched}, {"batch=32/occlusion=5", occl}} {
-			b.Run(c.what, func(b *testing.B) {
-				k, cpu0 := 0, cpuTime()
-				for b.Loop() {
-					start := (k * 32) % (len(inputs) - 31)
-					if _, _, err := c.m.PredictBatch(ctx, inputs[start:start+32]); err != nil {
-						b.Fatal(err)
-					}
-					k++
-				}
-				reportRate(b, k*32, cpu0)
-			})
-		}
+		b.Run("batch=1", func(b *testing.B) { benchOneAtATime(b, single, inputs) })
+		b.Run("batch=32", func(b *testing.B) { benchBatches(b, batched, inputs, 32) })
+		b.Run("batch=32/occlusion=5", func(b *testing.B) { benchBatches(b, occl, inputs, 32) })
 	}
 }
 
