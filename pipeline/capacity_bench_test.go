@@ -91,7 +91,8 @@ func capacityConfig(b *testing.B, model string) *config.Config {
 	return cfg
 }
 
-// capacityRig is soakRealRig on cfg.
+// capacityRig starts a component with the real models of cfg on a fresh NATS server, keeping
+// the component and its metrics registry (the soak samples them).
 func capacityRig(b *testing.B, cfg *config.Config) *rig {
 	b.Helper()
 	parts, closeParts, err := OpenParts(cfg, logger(b))

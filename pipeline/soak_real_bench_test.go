@@ -10,23 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sentio-health/sentio/internal/testenv"
 	"github.com/sentio-health/sentio/wire"
 )
 
 // soakRealRig is realRig keeping the component and its metrics registry, which the soak samples.
 func soakRealRig(b *testing.B) *rig {
 	b.Helper()
-	cfg := soakConfig(realConfig(b))
-	parts, closeParts, err := OpenParts(cfg, logger(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = closeParts() })
-	srv := testenv.RunJetStream(b)
-	comp, reg := startComponent(b, srv.ClientURL(), cfg, parts, nil)
-	nc, js := connect(b, srv.ClientURL())
-	return &rig{t: b, srv: srv, nc: nc, js: js, cfg: cfg, comp: comp, reg: reg}
+	return capacityRig(b, soakConfig(realConfig(b)))
 }
 
 // halfBand low-passes 16 kHz audio below 3.6 kHz (a 63-tap Hann-windowed sinc) and keeps every
