@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -31,21 +30,17 @@ type CallRecord struct {
 const MaxFlushes = 256
 
 // Calls returns the bucket of call records, creating it when absent. Records live as long as
-// the audio stream keeps audio (nats.audio_max_age, 72 h when unlimited): a replay can come only
-// from audio the stream still holds.
+// the audio stream keeps audio (nats.audio_max_age, no limit when it is 0): a replay can come
+// only from audio the stream still holds, and can come from any of it.
 func (b *Bus) Calls(ctx context.Context) (jetstream.KeyValue, error) {
 	b.callsMu.Lock()
 	defer b.callsMu.Unlock()
 	if b.calls != nil {
 		return b.calls, nil
 	}
-	ttl := b.cfg.AudioMaxAge
-	if ttl <= 0 {
-		ttl = 72 * time.Hour
-	}
 	kv, err := retryCreate(ctx, quiet, "bucket "+CallsBucket, func(ctx context.Context) (jetstream.KeyValue, error) {
 		return b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: CallsBucket,
-			Description: "the recording each sentio stream-mode call id names", TTL: ttl,
+			Description: "the recording each sentio stream-mode call id names", TTL: audioMaxAge(b.cfg),
 			Replicas: replicas(b.cfg), Storage: jetstream.FileStorage})
 	})
 	if err != nil {

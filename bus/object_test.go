@@ -130,3 +130,47 @@ func TestSetupCreatesTheObjectStore(t *testing.T) {
 		t.Fatalf("bucket %s does not have the streams' max_bytes %d", ObjectBucket, c.MaxBytes)
 	}
 }
+
+// The three stores of audio and of what names it (the audio stream, the object store of large
+// clips and the calls bucket) keep it for nats.audio_max_age, and a zero age (no limit, as
+// config documents it) means no limit for all three.
+func TestAudioMaxAgeAppliesToTheStreamTheObjectStoreAndTheCallsBucket(t *testing.T) {
+	for _, age := range []time.Duration{0, 2 * time.Hour} {
+		js := jsOn(t)
+		ctx := context.Background()
+		c := config.Defaults().NATS
+		c.AudioMaxAge = age
+		if _, err := Setup(ctx, js, c); err != nil {
+			t.Fatal(err)
+		}
+		s, err := js.Stream(ctx, c.AudioStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, err := js.ObjectStore(ctx, ObjectBucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ost, err := obs.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv, err := New(js, c, nil).Calls(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kst, err := kv.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.CachedInfo().Config.MaxAge; got != age {
+			t.Errorf("audio_max_age %v: audio stream MaxAge %v", age, got)
+		}
+		if ost.TTL() != age {
+			t.Errorf("audio_max_age %v: object store TTL %v", age, ost.TTL())
+		}
+		if kst.TTL() != age {
+			t.Errorf("audio_max_age %v: calls bucket TTL %v", age, kst.TTL())
+		}
+	}
+}

@@ -43,7 +43,9 @@ type Names struct {
 
 // The functions below read a configuration's NATS section. A field left zero (a partial
 // configuration, as tests and library callers pass: a loaded one is complete, see
-// config.Validate) is config.Defaults' value: defaults are declared once, in config.
+// config.Validate) is config.Defaults' value: defaults are declared once, in config. The
+// exceptions are the ages (nats.max_age, nats.audio_max_age), whose zero is a configured value:
+// no limit.
 
 // NamesOf returns the names in c, config.Defaults' for the empty ones.
 func NamesOf(c config.NATS) Names {
@@ -93,6 +95,12 @@ func maxAckPending(c config.NATS) int {
 
 func replicas(c config.NATS) int { return positiveOr(c.Replicas, config.Defaults().NATS.Replicas) }
 
+// audioMaxAge is nats.audio_max_age: how long the audio stream, the object store of large clips
+// and the calls bucket keep what they hold. Zero is no limit for all three, as config documents
+// it: unlike the fields above, zero is a value a loaded configuration may have, so it cannot
+// stand for "unset" here (nats.max_age is read the same way).
+func audioMaxAge(c config.NATS) time.Duration { return c.AudioMaxAge }
+
 // maxBytes is nats.max_bytes; -1 (the default) is no limit.
 func maxBytes(c config.NATS) int64 {
 	if c.MaxBytes != 0 {
@@ -134,7 +142,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 		if i == 0 {
 			// Audio: kept for nats.audio_max_age; a full stream refuses new audio instead of
 			// dropping audio not processed yet.
-			sc.MaxAge = c.AudioMaxAge
+			sc.MaxAge = audioMaxAge(c)
 			sc.Discard = jetstream.DiscardNew
 		}
 		if sc.Duplicates == 0 {
@@ -213,7 +221,7 @@ func ConsumerConfig(c config.NATS, p int) jetstream.ConsumerConfig {
 func ObjectStore(ctx context.Context, js jetstream.JetStream, c config.NATS) (jetstream.ObjectStore, error) {
 	os, err := retryCreate(ctx, quiet, "object store "+ObjectBucket, func(ctx context.Context) (jetstream.ObjectStore, error) {
 		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ObjectBucket,
-			Description: "sentio clips larger than the maximum message payload", TTL: c.AudioMaxAge, Replicas: replicas(c),
+			Description: "sentio clips larger than the maximum message payload", TTL: audioMaxAge(c), Replicas: replicas(c),
 			MaxBytes: maxBytes(c), Storage: jetstream.FileStorage})
 	})
 	if err != nil {
