@@ -61,7 +61,7 @@ type Group struct {
 func (b *Bus) ConsumeGroup(ctx context.Context, cons []jetstream.Consumer, buffer int, h Handler) (*Group, error) {
 	kv, err := retryCreate(ctx, b.log, "bucket "+MembersBucket, func(ctx context.Context) (jetstream.KeyValue, error) {
 		return b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: MembersBucket,
-			Description: "sentio instances sharing the audio partitions", TTL: MemberTTL, Replicas: max(1, b.cfg.Replicas),
+			Description: "sentio instances sharing the audio partitions", TTL: MemberTTL, Replicas: replicas(b.cfg),
 			Storage: jetstream.MemoryStorage})
 	})
 	if err != nil {

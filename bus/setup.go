@@ -69,6 +69,12 @@ func DuplicateWindow(c config.NATS) time.Duration {
 	return w
 }
 
+// inputDuplicateWindow is how long the audio and DLQ streams remember Nats-Msg-Ids: JetStream's
+// own default, written out so that Setup states it. It has no configuration key: it only drops a
+// publisher's or a DLQ write's retry of a message just stored, while the results stream, whose
+// duplicates are replays after a crash, has nats.dedupe_window (see DuplicateWindow).
+const inputDuplicateWindow = 2 * time.Minute
+
 // ackWait is the consumers' ack wait (nats.ack_wait): how long a message stays with an instance
 // that stopped sending InProgress (it died) before it is redelivered.
 func ackWait(c config.NATS) time.Duration {
@@ -146,7 +152,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 			sc.Discard = jetstream.DiscardNew
 		}
 		if sc.Duplicates == 0 {
-			sc.Duplicates = 2 * time.Minute
+			sc.Duplicates = inputDuplicateWindow
 		}
 		if sc.MaxAge > 0 && sc.Duplicates > sc.MaxAge {
 			sc.Duplicates = sc.MaxAge

@@ -1,6 +1,10 @@
 package segment
 
-import "time"
+import (
+	"time"
+
+	"github.com/sentio-health/sentio/config"
+)
 
 // Options shape utterances.
 type Options struct {
@@ -8,7 +12,8 @@ type Options struct {
 	Pause time.Duration
 	// Pad is the silence kept before and after the speech of an utterance (default 150 ms).
 	Pad time.Duration
-	// MaxUtterance is the longest utterance (default 20 s); longer speech is cut.
+	// MaxUtterance is the longest utterance (default pipeline.max_utterance's, from
+	// config.Defaults); longer speech is cut.
 	MaxUtterance time.Duration
 }
 
@@ -22,7 +27,7 @@ func (o Options) withDefaults() Options {
 		o.Pad = 150 * time.Millisecond
 	}
 	if o.MaxUtterance <= 0 {
-		o.MaxUtterance = 20 * time.Second
+		o.MaxUtterance = config.Defaults().Pipeline.MaxUtterance
 	}
 	return o
 }

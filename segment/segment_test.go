@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/sentio-health/sentio/config"
 )
 
 // bursts makes 16 kHz audio with a 300 Hz tone over each [start, end) second range, silence elsewhere.
@@ -69,6 +71,17 @@ func runStream(t *testing.T, pcm []float32, chunk int, from int) (starts []int64
 	}
 	take(ch.Flush())
 	return starts, acks
+}
+
+// Options without a MaxUtterance cut at config's pipeline.max_utterance default, not a length of
+// segment's own.
+func TestMaxUtteranceDefaultIsConfigs(t *testing.T) {
+	maxLen := samples(config.Defaults().Pipeline.MaxUtterance)
+	n := 3*maxLen + SampleRate
+	cuts := Cuts([]Span{{0, n * 1000 / SampleRate}}, n, Options{Pad: -1})
+	if len(cuts) != 4 || cuts[0] != (Cut{0, maxLen}) || cuts[3] != (Cut{3 * maxLen, n}) {
+		t.Fatalf("cuts of %d samples of speech = %v; want pieces of %d samples", n, cuts, maxLen)
+	}
 }
 
 func TestStreamCutsOnChunkBoundariesAndReplaysIdentically(t *testing.T) {
