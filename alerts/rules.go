@@ -138,7 +138,7 @@ func (rs *Rules) Evaluate(c *Call, r *wire.Result, transcript string) []wire.Eve
 // call without one); utterances without a label (other languages) neither extend nor break it.
 // It matches once per streak: a longer streak does not match again.
 func (ru rule) streak(e *wire.Event, prev []brief, r *wire.Result) bool {
-	if r.Label != "negative" {
+	if r.Label != wire.LabelNegative {
 		return false
 	}
 	ids := []string{r.UtteranceID}
@@ -147,7 +147,7 @@ func (ru rule) streak(e *wire.Event, prev []brief, r *wire.Result) bool {
 		if (ru.Role != "" && u.role != ru.Role) || u.label == "" {
 			continue
 		}
-		if u.label != "negative" {
+		if u.label != wire.LabelNegative {
 			break
 		}
 		ids = append(ids, u.id)

@@ -9,10 +9,6 @@ import (
 	"github.com/sentio-health/sentio/wire"
 )
 
-// labelUnsupported is what the label filter calls a result in a language outside the
-// configured set (it has no label), as a summary's counts do.
-const labelUnsupported = "unsupported"
-
 // maxShownCalls bounds the calls a filtering tail remembers having shown results of (calls
 // of clips never send a summary that would end their entry); past it the oldest are forgotten.
 const maxShownCalls = 10000
@@ -37,7 +33,7 @@ func newTailFilter(roles, labels, languages []string) (*tailFilter, error) {
 		}
 		f.roles = append(f.roles, r)
 	}
-	allowed := append(slices.Clone(wire.Labels), labelUnsupported)
+	allowed := append(slices.Clone(wire.Labels), wire.LabelUnsupported)
 	for _, l := range labels {
 		l = strings.ToLower(strings.TrimSpace(l))
 		if !slices.Contains(allowed, l) {
@@ -92,7 +88,7 @@ func allows(set []string, v string) bool {
 // resultLabel is r's label, "unsupported" for a language outside the configured set.
 func resultLabel(r *wire.Result) string {
 	if r.Label == "" && !r.LanguageSupported {
-		return labelUnsupported
+		return wire.LabelUnsupported
 	}
 	return r.Label
 }

@@ -27,10 +27,10 @@ type palette struct {
 // detection).
 func newPalette(mode string) (palette, error) {
 	p := palette{labels: map[string]*color.Color{
-		wire.LabelNegative: color.New(color.FgRed),
-		wire.LabelNeutral:  color.New(color.FgBlue),
-		wire.LabelPositive: color.New(color.FgGreen),
-		labelUnsupported:   color.New(color.Faint),
+		wire.LabelNegative:    color.New(color.FgRed),
+		wire.LabelNeutral:     color.New(color.FgBlue),
+		wire.LabelPositive:    color.New(color.FgGreen),
+		wire.LabelUnsupported: color.New(color.Faint),
 	}, header: color.New(color.Bold)}
 	all := []*color.Color{p.header}
 	for _, c := range p.labels {
@@ -146,7 +146,7 @@ func (v *tailView) readable(r *wire.Result) string {
 // counts is a summary's counts per label, in label order, each in its label's colour.
 func (v *tailView) counts(c map[string]int) string {
 	var parts []string
-	for _, l := range append(append([]string(nil), wire.Labels...), labelUnsupported) {
+	for _, l := range append(append([]string(nil), wire.Labels...), wire.LabelUnsupported) {
 		if c[l] > 0 {
 			parts = append(parts, v.pal.label(l, fmt.Sprintf("%s %d", l, c[l]), 0))
 		}
@@ -163,7 +163,7 @@ func labelText(r *wire.Result) string {
 	case r.Label != "":
 		return fmt.Sprintf("%s %.2f", r.Label, r.Scores[r.Label])
 	case !r.LanguageSupported:
-		return "unsupported"
+		return wire.LabelUnsupported
 	}
 	return "—"
 }

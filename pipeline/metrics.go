@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "chunk_problems_total", Help: "Stream chunks rejected, by reason (sequence_gap, late_chunk, truncated)."}, []string{"reason"}),
 	}
 	// Every label's series exists from the start, at 0 (a rule on its increase sees the first).
-	for _, label := range []string{"negative", "neutral", "positive", "unsupported"} {
+	for _, label := range append(slices.Clone(wire.Labels), wire.LabelUnsupported) {
 		m.results.WithLabelValues(label)
 	}
 	for _, reason := range []string{wire.ReasonSequenceGap, wire.ReasonLateChunk, wire.ReasonTruncated} {
@@ -56,7 +57,7 @@ func (m *metrics) published(r *wire.Result, total, _ time.Duration) {
 	}
 	label := r.Label
 	if label == "" {
-		label = "unsupported"
+		label = wire.LabelUnsupported
 	}
 	m.results.WithLabelValues(label).Inc()
 	m.latency.Observe(total.Seconds())

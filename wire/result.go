@@ -17,6 +17,11 @@ const (
 // Labels are the sentiment labels, in the order of the models' outputs (reasoning.Labels).
 var Labels = []string{LabelNegative, LabelNeutral, LabelPositive}
 
+// LabelUnsupported is what a summary's counts (and sentio's metrics and sentio tail) call an
+// utterance in a language outside the configured set. It is never a Result's Label: such a
+// result has none.
+const LabelUnsupported = "unsupported"
+
 // Language sources: which evidence decided the language of an utterance.
 const (
 	// SourceFused means lingua-go's and whisper's probabilities were combined.
@@ -156,7 +161,8 @@ type Summary struct {
 	DurationMS int64 `json:"duration_ms"`
 	// Timeline is the label of each utterance in time order.
 	Timeline []TimelineEntry `json:"timeline"`
-	// Counts is the number of utterances per label ("unsupported" for other languages).
+	// Counts is the number of utterances per label (LabelUnsupported, "unsupported", for other
+	// languages).
 	Counts map[string]int `json:"counts"`
 	// MeanScores is the mean score of each label per role.
 	MeanScores map[string]map[string]float64 `json:"mean_scores"`

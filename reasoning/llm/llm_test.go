@@ -1,10 +1,14 @@
 package llm
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sentio-health/sentio/wire"
 )
 
 func lp(p float64) float64 { return math.Log(p) }
@@ -90,5 +94,21 @@ func TestPromptMessages(t *testing.T) {
 	}
 	if n := len(p.Messages("x", "vi", nil)); n != 2 {
 		t.Errorf("no examples in vi: %d messages, want 2", n)
+	}
+}
+
+// The answer schema admits exactly the wire contract's labels and the rationale length asked for.
+func TestSchemaAdmitsTheWireLabels(t *testing.T) {
+	var s struct {
+		Properties struct {
+			Label     struct{ Enum []string }
+			Rationale struct{ MaxLength int }
+		}
+	}
+	if err := json.Unmarshal(Schema(120), &s); err != nil {
+		t.Fatalf("Schema is not JSON: %v", err)
+	}
+	if !slices.Equal(s.Properties.Label.Enum, wire.Labels) || s.Properties.Rationale.MaxLength != 120 {
+		t.Fatalf("schema enum %v, maxLength %d; want %v, 120", s.Properties.Label.Enum, s.Properties.Rationale.MaxLength, wire.Labels)
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sentio-health/sentio/wire"
 )
 
-// Labels are the labels an answer may give, in the order of Scores.
-var Labels = []string{"negative", "neutral", "positive"}
+// Labels are the labels an answer may give, in the order of Scores: the wire contract's.
+var Labels = wire.Labels
 
 // Example is a labelled utterance shown to the model before the one it answers (few-shot).
 type Example struct {
@@ -100,8 +102,12 @@ func (p *Prompt) boundContext(context []string) []string {
 // Schema is the JSON schema of an answer: the label, one of Labels, and a rationale of 1 to
 // maxChars characters. The properties are in the order the answer gives them (label first).
 func Schema(maxChars int) json.RawMessage {
-	return json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{"label":{"type":"string","enum":["negative","neutral","positive"]},`+
-		`"rationale":{"type":"string","minLength":1,"maxLength":%d}},"required":["label","rationale"],"additionalProperties":false}`, maxChars))
+	enum, err := json.Marshal(Labels)
+	if err != nil {
+		panic(err) // a []string always marshals
+	}
+	return json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{"label":{"type":"string","enum":%s},`+
+		`"rationale":{"type":"string","minLength":1,"maxLength":%d}},"required":["label","rationale"],"additionalProperties":false}`, enum, maxChars))
 }
 
 // Answer is a parsed answer.
