@@ -40,8 +40,9 @@ var alertRulesType = reflect.TypeOf([]AlertRule(nil))
 
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-func init() {
-	rules["nats.event_subject"] = subjectPrefix()
+// alertRules are the rules of the keys that came with alerts (merged into rules).
+var alertRules = map[string]rule{
+	"nats.event_subject": subjectPrefix(),
 }
 
 // alertRuleAllowed says, for the configuration reference, what each key of a rule allows.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -270,6 +271,34 @@ func TestFieldsHaveUniqueEnvNamesAndDocs(t *testing.T) {
 		seen[f.Env] = f.Key
 		if d := docs[f.parent+"."+f.name]; !strings.HasPrefix(d, f.name) {
 			t.Errorf("%s: doc comment %q must be a sentence starting with %s", f.Key, d, f.name)
+		}
+	}
+}
+
+// The rule sets are merged into rules in one place, and a key declared twice is a panic at start,
+// not a rule silently replaced by the other.
+func TestRulesMergeRefusesADuplicateKey(t *testing.T) {
+	a := map[string]rule{"nats.listen": hostPort(false)}
+	if got := mergeRules(a, map[string]rule{"redact.mode": oneOf("off")}); len(got) != 2 {
+		t.Fatalf("merged %d rules; want 2", len(got))
+	}
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "nats.listen") {
+			t.Fatalf("merging a duplicate key: panic %v; want one naming nats.listen", p)
+		}
+	}()
+	mergeRules(a, map[string]rule{"nats.listen": intMin(1)})
+}
+
+// Every rule is the rule of a configuration key.
+func TestRulesAreOfKeys(t *testing.T) {
+	keys := map[string]bool{}
+	for _, f := range Fields() {
+		keys[f.Key] = true
+	}
+	for k := range rules {
+		if !keys[k] {
+			t.Errorf("rule for %s, which is not a configuration key", k)
 		}
 	}
 }

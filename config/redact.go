@@ -10,11 +10,12 @@ import (
 // EntityTypes are the values of redact.types (package redact's types).
 var EntityTypes = []string{"PHONE", "DATE", "TIME", "AGE", "ID", "AMOUNT", "NUMBER", "EMAIL", "URL", "NAME"}
 
-func init() {
-	rules["redact.mode"] = oneOf("off", "redact", "tag")
-	rules["redact.types"] = entityTypes()
-	rules["redact.reason_on"] = oneOf("original", "redacted")
-	rules["redact.min_spoken_digits"] = intRange(2, 30)
+// redactRules are the rules of the redact keys (merged into rules).
+var redactRules = map[string]rule{
+	"redact.mode":              oneOf("off", "redact", "tag"),
+	"redact.types":             entityTypes(),
+	"redact.reason_on":         oneOf("original", "redacted"),
+	"redact.min_spoken_digits": intRange(2, 30),
 }
 
 // entityTypes is the rule of redact.types: a non-empty list of distinct known entity types.

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"reflect"
@@ -21,8 +20,28 @@ type rule struct {
 }
 
 // rules declares, for each key that has constraints, what is allowed. Cross-key rules live in
-// [Config.Validate].
-var rules = map[string]rule{
+// [Config.Validate]. The rules are declared by concern, in the files of their keys, and merged
+// here only.
+var rules = mergeRules(coreRules, alertRules, redactRules, llmRules)
+
+// mergeRules returns the union of sets. A key in two of them panics (at start-up): one rule
+// would otherwise silently replace the other.
+func mergeRules(sets ...map[string]rule) map[string]rule {
+	out := map[string]rule{}
+	for _, set := range sets {
+		for k, r := range set {
+			if _, dup := out[k]; dup {
+				panic(fmt.Sprintf("config: two validation rules for %s", k))
+			}
+			out[k] = r
+		}
+	}
+	return out
+}
+
+// coreRules are the rules of the nats, pipeline, asr, langid, reasoning (beside reasoning.llm),
+// http and log keys.
+var coreRules = map[string]rule{
 	"nats.listen":          hostPort(false),
 	"nats.replicas":        intRange(1, 5),
 	"nats.audio_stream":    streamName(),
@@ -361,7 +380,7 @@ var WhisperLanguages = []string{
 	"ba", "jw", "su", "yue",
 }
 
-// llmRules are the rules of the reasoning.llm keys, added to rules.
+// llmRules are the rules of the reasoning.llm keys.
 var llmRules = map[string]rule{
 	"reasoning.llm.url": {"empty, or the endpoint's API base: http://host:port/v1 or https://...", func(v reflect.Value) string {
 		u, err := url.Parse(v.String())
@@ -379,5 +398,3 @@ var llmRules = map[string]rule{
 	"reasoning.llm.top_logprobs":       intRange(0, 20),
 	"reasoning.llm.max_tokens":         intMin(16),
 }
-
-func init() { maps.Copy(rules, llmRules) }
