@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,7 +77,7 @@ func (f *natsFlags) dial(name, user string) (*nats.Conn, jetstream.JetStream, *c
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		target := config.RedactURLs(url)
-		if strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
+		if errors.Is(err, nats.ErrAuthorization) {
 			return nil, nil, nil, fmt.Errorf("connecting to NATS at %s: %w (sentio's embedded server wants the %s credentials: leave --nats and $NATS_URL unset to use the daemon's, or pass --nkey %s)",
 				target, err, user, daemon.CredentialsFile(cfg.StateDir, user))
 		}
