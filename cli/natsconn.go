@@ -58,14 +58,12 @@ func (f *natsFlags) dial(name, user string) (*nats.Conn, jetstream.JetStream, *c
 		opts = daemon.ClientTLS(cfg)
 	}
 	switch {
-	case f.creds != "":
-		opts = append(opts, nats.UserCredentials(f.creds))
-	case f.nkey != "":
-		o, err := nats.NkeyOptionFromSeed(f.nkey)
+	case f.creds != "" || f.nkey != "":
+		auth, err := daemon.CredOptions(config.NATS{Creds: f.creds, NKey: f.nkey})
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("--nkey: %w", err)
 		}
-		opts = append(opts, o)
+		opts = append(opts, auth...)
 	case fromConfig:
 		auth, err := daemon.ClientAuth(cfg, user)
 		if err != nil {

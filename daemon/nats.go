@@ -161,9 +161,9 @@ func connect(ctx context.Context, cfg *config.Config, embedded *embedded, log *s
 		opts = append(opts, embedded.clientOptions()...)
 	} else {
 		target = config.RedactURLs(cfg.NATS.URL)
-		auth, err := credOptions(cfg.NATS)
+		auth, err := CredOptions(cfg.NATS)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("nats.nkey: %w", err)
 		}
 		opts = append(append(opts, auth...), tlsOptions(cfg.NATS)...)
 	}
@@ -190,8 +190,11 @@ func connect(ctx context.Context, cfg *config.Config, embedded *embedded, log *s
 	return nc, nil
 }
 
-// credOptions turns the credentials settings into nats.go options.
-func credOptions(n config.NATS) ([]nats.Option, error) {
+// CredOptions are the nats.go options that log in with n's credentials: nats.creds, nats.nkey,
+// nats.user with nats.password, or nats.token, the first one set (none: no options). sentio
+// publish and tail pass their --creds and --nkey in an n of their own. Only an nkey seed file can
+// fail to load; the error names the file, and callers name the setting it came from.
+func CredOptions(n config.NATS) ([]nats.Option, error) {
 	var opts []nats.Option
 	switch {
 	case n.Creds != "":
@@ -199,7 +202,7 @@ func credOptions(n config.NATS) ([]nats.Option, error) {
 	case n.NKey != "":
 		o, err := nats.NkeyOptionFromSeed(n.NKey)
 		if err != nil {
-			return nil, fmt.Errorf("nats.nkey %s: %w", n.NKey, err)
+			return nil, fmt.Errorf("the nkey seed file %s: %w", n.NKey, err)
 		}
 		opts = append(opts, o)
 	case n.User != "":

@@ -342,7 +342,11 @@ func ClientTLS(cfg *config.Config) []nats.Option {
 // nats.embedded_auth false), the configured credentials for nats.url.
 func ClientAuth(cfg *config.Config, user string) ([]nats.Option, error) {
 	if !cfg.NATS.Embedded {
-		return credOptions(cfg.NATS)
+		auth, err := CredOptions(cfg.NATS)
+		if err != nil {
+			return nil, fmt.Errorf("nats.nkey: %w", err)
+		}
+		return auth, nil
 	}
 	if !cfg.NATS.EmbeddedAuth {
 		return nil, nil
