@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentio-health/sentio/config"
+	"github.com/sentio-health/sentio/internal/metricsns"
 	"github.com/sentio-health/sentio/wire"
 )
 
@@ -49,9 +50,8 @@ func New(js jetstream.JetStream, c config.NATS, log *slog.Logger) *Bus {
 	}
 }
 
-// namespace is the namespace of the bus's metrics: the daemon's (daemon.Namespace), which bus,
-// below the daemon, cannot import.
-const namespace = "sentio"
+// namespace is the namespace of the bus's metrics, sentio's.
+const namespace = metricsns.Namespace
 
 // RegisterMetrics registers the bus's collectors on reg:
 //

@@ -36,7 +36,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		t.Error(`logged "ready" before every component was ready`)
 	}
 
-	jobs := prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "test", Name: "jobs_total", Help: "Jobs done by the test component."})
+	jobs := prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "test", Name: "jobs_total", Help: "Jobs done by the test component."})
 	g.env.Metrics.MustRegister(jobs)
 	jobs.Add(3)
 	g.ready.Store(true)

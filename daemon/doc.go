@@ -62,5 +62,5 @@
 // allocate. Metrics a component registers on
 // env.Metrics should be named sentio_<subsystem>_<name>_<unit> (e.g.
 // sentio_pipeline_stage_duration_seconds, sentio_pipeline_results_published_total), with
-// [Namespace] as their namespace.
+// metricsns.Namespace (internal/metricsns) as their namespace.
 package daemon

@@ -6,10 +6,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sentio-health/sentio/internal/metricsns"
 )
 
-// Namespace prefixes every sentio metric: sentio_<subsystem>_<name>_<unit>.
-const Namespace = "sentio"
+// namespace is the namespace of every sentio metric, metricsns.Namespace.
+const namespace = metricsns.Namespace
 
 // natsSubsystem is the subsystem of the NATS connection's metrics: sentio_nats_*.
 const natsSubsystem = "nats"
@@ -23,7 +25,7 @@ func newRegistry(opts Options) *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace:   Namespace,
+		Namespace:   namespace,
 		Name:        "build_info",
 		Help:        "A metric with a constant value 1, labelled with the version and commit sentio was built from and the Go version.",
 		ConstLabels: prometheus.Labels{"version": opts.Version, "commit": opts.Commit, "goversion": runtime.Version()},
@@ -44,19 +46,19 @@ func registerLifecycle(reg prometheus.Registerer, d *state) {
 	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "ready",
+			Namespace: namespace, Name: "ready",
 			Help: "1 when sentio is ready for work (NATS connected, every component ready, not draining), else 0.",
 		}, func() float64 { return b2f(d.readiness().ok) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "draining",
+			Namespace: namespace, Name: "draining",
 			Help: "1 while sentio drains in-flight work before stopping, else 0.",
 		}, func() float64 { return b2f(d.draining.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: Namespace, Subsystem: natsSubsystem, Name: "connected",
+			Namespace: namespace, Subsystem: natsSubsystem, Name: "connected",
 			Help: "1 while the NATS connection is up, else 0.",
 		}, func() float64 { nc := d.nc.Load(); return b2f(nc != nil && nc.IsConnected()) }),
 		&componentReadyCollector{d: d, desc: prometheus.NewDesc(
-			prometheus.BuildFQName(Namespace, "component", "ready"),
+			prometheus.BuildFQName(namespace, "component", "ready"),
 			"1 when the component reports ready, else 0.", []string{"component"}, nil)},
 	)
 	for _, c := range []struct {
@@ -70,7 +72,7 @@ func registerLifecycle(reg prometheus.Registerer, d *state) {
 		{"sent_bytes_total", "Payload bytes sent on the NATS connection.", func(s nats.Statistics) uint64 { return s.OutBytes }},
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Subsystem: natsSubsystem, Name: c.name, Help: c.help,
+			Namespace: namespace, Subsystem: natsSubsystem, Name: c.name, Help: c.help,
 		}, func() float64 { return float64(c.value(stats())) }))
 	}
 }

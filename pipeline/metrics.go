@@ -6,13 +6,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sentio-health/sentio/daemon"
+	"github.com/sentio-health/sentio/internal/metricsns"
 	"github.com/sentio-health/sentio/wire"
 )
 
 // The namespace and subsystems of the metrics below: sentio_pipeline_* and sentio_segment_*.
 const (
-	namespace        = daemon.Namespace
+	namespace        = metricsns.Namespace
 	subsystem        = "pipeline"
 	segmentSubsystem = "segment"
 )

@@ -1,6 +1,10 @@
 package reasoning
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sentio-health/sentio/internal/metricsns"
+)
 
 // llmMetrics are the metrics of the "llm" kind, sentio_reasoning_llm_*. The model is a
 // prometheus.Collector of them (the daemon registers it).
@@ -14,7 +18,7 @@ type llmMetrics struct {
 }
 
 func newLLMMetrics() *llmMetrics {
-	const ns, sub = "sentio", "reasoning_llm"
+	const ns, sub = metricsns.Namespace, "reasoning_llm"
 	m := &llmMetrics{
 		requests: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "Chat-completion requests sent to the LLM endpoint (each attempt of a retried request counts)."}),

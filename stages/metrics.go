@@ -4,12 +4,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sentio-health/sentio/internal/metricsns"
 )
 
-// The namespace and subsystem of the metrics below: sentio_pipeline_*. The namespace is the
-// daemon's (daemon.Namespace), which stages, below the daemon, cannot import.
+// The namespace and subsystem of the metrics below: sentio_pipeline_*.
 const (
-	namespace = "sentio"
+	namespace = metricsns.Namespace
 	subsystem = "pipeline"
 )
 
