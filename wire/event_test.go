@@ -65,3 +65,18 @@ func TestEventSchemaRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Golden event ids: alert events are de-duplicated across restarts and upgrades by these values,
+// so a change of the id layout must fail here. The values were computed outside Go, as
+// "e-" + hex(sha256("event" 0x00 rule 0x00 call 0x00 utterance)[:12]).
+func TestEventIDGolden(t *testing.T) {
+	for _, c := range []struct{ rule, call, utterance, want string }{
+		{"streak", "c1", "u-54890f60507592724ee0bada", "e-f7ce3a007313dfea62610d95"},
+		{"cancel-phrase", "call-42", "u-ff6ff2256fecdb6f43472798", "e-ab23b50f669aa0705960bb5e"},
+	} {
+		if got := EventID(c.rule, c.call, c.utterance); got != c.want {
+			t.Errorf("EventID(%q, %q, %q) = %s, want %s (the id layout changed: replayed alert events would no longer be de-duplicated)",
+				c.rule, c.call, c.utterance, got, c.want)
+		}
+	}
+}
