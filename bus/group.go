@@ -36,6 +36,10 @@ func FailoverWindow(c config.NATS) time.Duration { return MemberTTL + PinnedTTL(
 // redelivery timer.
 func RedeliveryWait(c config.NATS) time.Duration { return ackWait(c) + 2*time.Second }
 
+// NakDelay is how long an input that failed waits before its redelivery (a tenth of the ack
+// wait), for its first failure; each further failure waits once more as long.
+func NakDelay(c config.NATS) time.Duration { return ackWait(c) / 10 }
+
 // Group consumes the partitions this instance owns. Ownership is rendezvous hashing with bounded
 // load of the partitions over the live instances (the keys of MembersBucket, see assign), so
 // instances share the partitions evenly and a change of membership moves few partitions. The

@@ -196,7 +196,7 @@ func (c *Component) Start(ctx context.Context, env *daemon.Env) error {
 	if err != nil {
 		return err
 	}
-	policy := stages.Policy{MaxDeliver: c.bus.MaxDeliver(), NakDelay: c.bus.AckWait() / 10, KeepAlive: c.bus.AckWait() / 3}
+	policy := stages.Policy{MaxDeliver: c.bus.MaxDeliver(), NakDelay: bus.NakDelay(c.cfg.NATS), KeepAlive: c.bus.AckWait() / 3}
 	var sink Sink = c.bus
 	if c.wrapSink != nil {
 		sink = c.wrapSink(sink)

@@ -19,6 +19,7 @@
 package pipeline
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -68,10 +69,17 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	calls := newCallCounter()
 	pc := cfg.Pipeline
 	q := max(1, pc.QueueSize)
-	// An utterance that fails is not published: the call's summary must not wait for it.
-	unpublished := func(it stages.Item[*Work], _ error) {
-		if !it.V.Summary {
+	// An utterance that fails is not published. Rejected, it never comes back: the call's
+	// summary goes out without it. Failed otherwise, its input is Naked and it is cut again
+	// from the redelivered audio: the summary waits for it (see callCounter).
+	unpublished := func(it stages.Item[*Work], err error) {
+		var rej *stages.Rejection
+		switch {
+		case it.V.Summary:
+		case errors.As(err, &rej):
 			calls.add(it.V.CallID, -1)
+		default:
+			calls.failed(it.V.CallID)
 		}
 	}
 	// With redact.reason_on: redacted the model reads the texts redacted.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -23,8 +24,11 @@ type publishStage struct {
 	calls       *callCounter
 	// dedupe is the results stream's dedupe window (see lateReplay).
 	dedupe time.Duration
-	log    *slog.Logger
-	m      *metrics
+	// owedWait is how long a summary waits for an utterance that failed to be cut again from its
+	// redelivered input (see callCounter) before it goes out without it.
+	owedWait time.Duration
+	log      *slog.Logger
+	m        *metrics
 	// red redacts or tags the results' texts (nil: redact.mode off).
 	red *redaction
 	// alerts evaluates alerts.rules on each result published (nil: no rules).
@@ -35,15 +39,15 @@ var _ stages.Stage[*Work] = (*publishStage)(nil)
 
 func newPublishStage(cfg *config.Config, parts Parts, sink Sink, calls *callCounter, log *slog.Logger, m *metrics) *publishStage {
 	return &publishStage{sink: sink, models: parts.Models, resultPfx: bus.NamesOf(cfg.NATS).ResultSubject, includeText: cfg.Log.IncludeText, dedupe: bus.DuplicateWindow(cfg.NATS),
-		calls: calls, log: log, m: m, red: newRedaction(cfg.Redact)}
+		owedWait: GapWait(cfg), calls: calls, log: log, m: m, red: newRedaction(cfg.Redact)}
 }
 
 func (s *publishStage) Name() string { return StagePublish }
 
 // SummaryWait is how long a summary waits for the call's utterances still in the pipeline
-// before it logs that it is still waiting. It waits for every one of them: each is published or
-// fails (a failed utterance is never published, and the summary goes out without it); a hung
-// model is the watchdog's business.
+// before it logs that it is still waiting. It waits for every one of them: each is published,
+// rejected (never published: the summary goes out without it) or fails and is owed (cut again
+// from its redelivered input; see callCounter); a hung model is the watchdog's business.
 var SummaryWait = 30 * time.Second
 
 func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work], _ stages.Emitter[*Work]) error {
@@ -53,10 +57,10 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 		// waits on its own goroutine, holding its inputs, so that this worker goes on publishing.
 		stages.Retain(it.Deps)
 		go func() {
-			err := s.summary(ctx, w.CallID, w.Clip, w.SummaryDelay)
+			err := s.summary(ctx, w.CallID, w.Clip, w.SummaryDelay, it.Deps)
 			if err != nil && ctx.Err() != nil {
 				err = stages.ErrAbandoned
-			} else if err != nil {
+			} else if err != nil && !errors.Is(err, stages.ErrAbandoned) {
 				s.log.Warn("call summary not published; its End input will be retried", "call_id", w.CallID, "err", err)
 			}
 			stages.Release(it.Deps, err)
@@ -167,9 +171,9 @@ func covers(p, r wire.Result) bool {
 	return overlap > 0 && 2*overlap > r.EndMS-r.StartMS
 }
 
-// summary waits for the call's utterances still in flight, reads back every result of the call
-// (whichever instance published them) and publishes the summary.
-func (s *publishStage) summary(ctx context.Context, callID string, clip uint64, delay time.Duration) error {
+// summary waits for the call's utterances (see awaitUtterances), reads back every result of the
+// call (whichever instance published them) and publishes the summary.
+func (s *publishStage) summary(ctx context.Context, callID string, clip uint64, delay time.Duration, deps []*stages.Txn) error {
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -177,18 +181,8 @@ func (s *publishStage) summary(ctx context.Context, callID string, clip uint64, 
 			return ctx.Err()
 		}
 	}
-	idle := s.calls.idle(callID)
-	select {
-	case <-idle:
-	case <-time.After(SummaryWait):
-		s.log.Warn("call summary still waiting for utterances in the pipeline", "call_id", callID, "waited", SummaryWait)
-		select {
-		case <-idle:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.awaitUtterances(ctx, callID, deps); err != nil {
+		return err
 	}
 	results, err := s.sink.CallResults(ctx, callID)
 	if err != nil {
@@ -205,6 +199,63 @@ func (s *publishStage) summary(ctx context.Context, callID string, clip uint64, 
 	s.alerts.forget(callID)
 	s.log.Info("call summary", "call_id", callID, "utterances", sum.Utterances, "counts", sum.Counts)
 	return nil
+}
+
+// awaitUtterances waits until none of the call's utterances is in the pipeline or owed. An
+// owed utterance (it failed, and its input comes back) is waited for while the summary's own
+// inputs are fine: its chunks are other inputs, redelivered meanwhile. When one of the summary's
+// inputs failed too (a clip, or the End chunk of a stream, is the failed utterance's input), the
+// summary gives it up (ErrAbandoned): the input can only come back once the summary lets it go,
+// and it brings the summary again. Owed utterances that do not come back within owedWait (their
+// input went to the DLQ) are left out.
+func (s *publishStage) awaitUtterances(ctx context.Context, callID string, deps []*stages.Txn) error {
+	start := time.Now()
+	warned := false
+	for {
+		cw := s.calls.wait(callID)
+		var deadline <-chan time.Time
+		switch {
+		case cw.inFlight > 0:
+		case cw.owed == 0:
+			return nil
+		case failedDep(deps):
+			s.log.Info("call summary given up until its input comes back: an utterance of the call failed and is cut again from the redelivered audio",
+				"call_id", callID, "owed", cw.owed)
+			return fmt.Errorf("summary of call %s: waiting for %d failed utterances: %w", callID, cw.owed, stages.ErrAbandoned)
+		case time.Since(cw.lastFail) >= s.owedWait:
+			s.log.Warn("call summary goes out without utterances that failed and did not come back", "call_id", callID,
+				"missing", cw.owed, "waited", s.owedWait)
+			return nil
+		default:
+			deadline = time.After(s.owedWait - time.Since(cw.lastFail))
+		}
+		if !warned && time.Since(start) >= SummaryWait {
+			warned = true
+			s.log.Warn("call summary still waiting for utterances in the pipeline", "call_id", callID, "waited", SummaryWait,
+				"in_flight", cw.inFlight, "owed", cw.owed)
+		}
+		warn := time.After(max(0, SummaryWait-time.Since(start)))
+		if warned {
+			warn = nil
+		}
+		select {
+		case <-cw.changed:
+		case <-deadline:
+		case <-warn:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// failedDep reports whether one of the inputs has failed already.
+func failedDep(deps []*stages.Txn) bool {
+	for _, d := range deps {
+		if d.Failed() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Summarize builds a call summary from its results (deduplicated by utterance id).

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,4 +90,104 @@ func TestReplayedStreamUtteranceIsPublishedOnce(t *testing.T) {
 	if len(sink.results) != 4 {
 		t.Fatalf("%d results after a redelivered clip's utterance with its own id; want 4", len(sink.results))
 	}
+}
+
+// replayFailSink fails the first publish of the utterance that starts before failBefore ms, once
+// an utterance starting at or after waitFor ms has been published: the first utterance's chunks
+// come back while the second one's are acked.
+type replayFailSink struct {
+	Sink
+	failBefore, waitFor int64
+	mu                  sync.Mutex
+	failed              bool
+	returned            atomic.Bool // the failure was returned
+	second              chan struct{}
+	secondOnce          sync.Once
+}
+
+func (s *replayFailSink) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	var r wire.Result
+	if err := json.Unmarshal(data, &r); err == nil && r.UtteranceID != "" {
+		s.mu.Lock()
+		fail := !s.failed && r.StartMS < s.failBefore
+		s.failed = s.failed || fail
+		s.mu.Unlock()
+		if fail {
+			select {
+			case <-s.second:
+			case <-ctx.Done():
+			}
+			s.returned.Store(true)
+			return errors.New("test: the first utterance's publish fails once")
+		}
+		if r.StartMS >= s.waitFor {
+			err := s.Sink.Publish(ctx, subject, msgID, data)
+			s.secondOnce.Do(func() { close(s.second) })
+			return err
+		}
+	}
+	return s.Sink.Publish(ctx, subject, msgID, data)
+}
+
+// A stream utterance that fails after a later utterance of its call was published comes back
+// (its chunks are Naked) while the later one's chunks are acked for good: the call is replayed
+// from the redelivered chunks, the chunks already published are no sequence gap, and the
+// summary counts the replayed utterance. CI saw a sequence_gap DLQ entry and a 50 s stall for
+// exactly this after a failover; the summary went out without the failed utterance.
+func TestStreamReplayAfterAFailedUtteranceSkipsChunksAlreadyPublished(t *testing.T) {
+	// The rest of the call comes after the replay began: its chunks wait behind the hole.
+	t.Run("mid-stream", func(t *testing.T) { testStreamReplayHole(t, true) })
+	// The End came before the replay: the summary waits for the replayed utterance.
+	t.Run("after the end", func(t *testing.T) { testStreamReplayHole(t, false) })
+}
+
+func testStreamReplayHole(t *testing.T, midStream bool) {
+	sink := &replayFailSink{failBefore: 1000, waitFor: 2800, second: make(chan struct{})}
+	r := newRig(t, &fakeASR{}, func(s Sink) Sink { sink.Sink = s; return sink })
+	cs := chunks("replay-hole", threeBursts, 200)
+	if !midStream {
+		r.sendChunks(cs)
+	} else {
+		r.sendChunks(cs[:30]) // up to the middle of the third burst
+		within(t, 20*time.Second, "the first utterance to fail after the second was published", sink.returned.Load)
+		within(t, 20*time.Second, "the first utterance's chunks to be redelivered", func() bool { return r.totals().redelivered > 0 })
+		r.sendChunks(cs[30:])
+	}
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.replay-hole", 3, 20*time.Second))
+	if len(res) != 3 {
+		t.Fatalf("got %d results; want 3", len(res))
+	}
+	if st := starts(res); st[0] > 500 || st[1] < 2800 || st[1] > 3100 || st[2] < 5200 || st[2] > 5500 {
+		t.Fatalf("utterances start at %v ms", st)
+	}
+	if !sink.returned.Load() {
+		t.Fatal("the first utterance's publish never failed: the test tested nothing")
+	}
+	if s := summaryOf(t, r, "replay-hole"); s.Utterances != 3 {
+		t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
+	}
+	r.settled(10 * time.Second)
+	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a replayed call: %v", len(dlq), dlq[0].Headers())
+	}
+}
+
+// A clip's summary waits for an utterance that failed: the clip comes back whole and the
+// summary, given up meanwhile, counts every utterance (it went out without the failed one, and
+// JetStream's dedupe then kept that summary).
+func TestClipSummaryCountsAnUtteranceThatFailedOnce(t *testing.T) {
+	sink := &replayFailSink{failBefore: 1000, waitFor: 2800, second: make(chan struct{})}
+	r := newRig(t, &fakeASR{}, func(s Sink) Sink { sink.Sink = s; return sink })
+	r.clip("clip-fail", wav(threeBursts, 16000), map[string]string{wire.HeaderEnd: "true"})
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.clip-fail", 3, 20*time.Second))
+	if len(res) != 3 {
+		t.Fatalf("got %d results; want 3", len(res))
+	}
+	if !sink.returned.Load() {
+		t.Fatal("the first utterance's publish never failed: the test tested nothing")
+	}
+	if s := summaryOf(t, r, "clip-fail"); s.Utterances != 3 {
+		t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
+	}
+	r.settled(10 * time.Second)
 }

@@ -106,7 +106,7 @@ func (s *segmentStage) clip(ctx context.Context, it stages.Item[*Work], callID s
 			w := &Work{CallID: callID, Mode: wire.ModeClip, Channel: ch, Role: roles[ch], Start: c.Start,
 				PCM: pcm[c.Start:c.End], Arrived: arrivedOf(it.Deps), Clip: msg.StreamSeq, Prompt: prompt}
 			w.timed(StageSegment, start)
-			s.inFlight.add(callID, 1)
+			s.inFlight.emitted(callID, it.Deps)
 			out(stages.Item[*Work]{V: w, Deps: it.Deps, Key: callID})
 			n++
 		}

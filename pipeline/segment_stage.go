@@ -28,6 +28,8 @@ type segmentStage struct {
 	idle    time.Duration
 	gapWait time.Duration
 	hold    time.Duration // TakeOverWait
+	// replayWait is ReplayWait: how long a replayed call waits for a chunk applied before.
+	replayWait time.Duration
 	// maxCall bounds the chunks one call holds (pipeline.max_call_chunks); budget bounds the
 	// chunks all calls of one worker hold (half of nats.max_ack_pending, shared by the workers).
 	maxCall, budget int
@@ -83,7 +85,7 @@ func newSegmentStage(cfg *config.Config, parts Parts, dlq Noticer, inFlight *cal
 	maxCall := or(cfg.Pipeline.MaxCallChunks, def.Pipeline.MaxCallChunks)
 	pending := or(cfg.NATS.MaxAckPending, def.NATS.MaxAckPending)
 	return &segmentStage{vad: vad, maxClip: MaxClip(cfg), opts: segment.Options{MaxUtterance: cfg.Pipeline.MaxUtterance},
-		idle: idle, gapWait: GapWait(cfg), hold: TakeOverWait(cfg),
+		idle: idle, gapWait: GapWait(cfg), hold: TakeOverWait(cfg), replayWait: ReplayWait(cfg),
 		maxCall: maxCall, budget: max(maxCall, pending/2/workers),
 		maxCalls: max(1, or(cfg.Pipeline.MaxCalls, def.Pipeline.MaxCalls)/workers),
 		inFlight: inFlight, dlq: dlq, log: log, m: m, states: map[int]map[string]*callState{}}
@@ -169,6 +171,11 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 			s.gap(streams, st, out)
 		}
 		quiet := now.Sub(st.lastSeen)
+		if st.expected < st.replayTop && st.pending.len() == 0 && st.held() > 0 && quiet >= s.replayWait {
+			// A replayed call waits for nothing more: the rest of what it had applied was acked.
+			s.flush(st, out)
+			st.expected, st.next16 = st.replayTop, -1
+		}
 		if quiet < s.idle {
 			continue
 		}

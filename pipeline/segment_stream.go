@@ -36,6 +36,14 @@ func GapWait(cfg *config.Config) time.Duration {
 // comes after the previous instance stopped sending InProgress.
 func TakeOverWait(cfg *config.Config) time.Duration { return bus.RedeliveryWait(cfg.NATS) }
 
+// ReplayWait is how long a call replayed from a redelivered chunk waits for a chunk it had
+// applied before the replay: the chunks of a failed utterance are Naked together and come back
+// together after the Nak delay, while those of utterances published meanwhile were acked and
+// never come back. Past it, the missing chunks are taken for acked and the call is cut there,
+// without a sequence gap; a chunk that was not acked after all comes back later and replays
+// the call again from it.
+func ReplayWait(cfg *config.Config) time.Duration { return bus.NakDelay(cfg.NATS) + time.Second }
+
 // callState is one stream-mode call on one worker.
 type callState struct {
 	callID   string
@@ -70,6 +78,9 @@ type callState struct {
 	// of its holes, or others the previous instance held); they are cut by the hole's end or
 	// by pipeline.idle_flush.
 	keepUntil time.Time
+	// replayTop is one past the highest chunk applied before the call was last replayed from a
+	// redelivered chunk: chunks below it that do not come back were acked (see ReplayWait).
+	replayTop uint64
 	// takenOver marks a call first seen mid-stream (see TakeOverWait): the previous instance's
 	// unacked chunks can come back even after the hold when the machine is loaded, so its
 	// summary waits one more hold too, and its state is kept for them.
@@ -90,7 +101,7 @@ func (st *callState) holeEnd(seq uint64) bool {
 func (s *segmentStage) gapDue(st *callState, now time.Time) bool {
 	n, missing := st.pending.len(), st.pending.missingFor(now)
 	return (n > 0 && st.held() >= s.maxCall) || (n > ReorderWindow && missing >= s.gapWait) ||
-		(n > 0 && missing >= s.gapWait+s.idle)
+		(n > 0 && missing >= s.gapWait+s.idle) || (n > 0 && st.expected < st.replayTop && missing >= s.replayWait)
 }
 
 // held is how many chunks the call holds unacked: buffered in its channels or waiting in order.
@@ -259,6 +270,7 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 			// replayed have the ids they had and JetStream drops the duplicates.
 			s.log.Info("replaying a call from a redelivered chunk", "call_id", callID, "seq", c.Seq, "expected", st.expected)
 			s.abandon(st)
+			st.replayTop = max(st.replayTop, st.expected)
 			st.expected = c.Seq
 			st.next16 = -1
 			err := s.apply(st, c, msg, it.Deps, out)
@@ -355,8 +367,23 @@ func (s *segmentStage) drainPending(streams map[string]*callState, st *callState
 // (reason sequence_gap, no audio, the headers of the chunk after the gap, Sentio-Missing naming
 // the lost chunks) reports it, and the call goes on from the chunk after the gap. A missing chunk
 // that turns up later is rejected as late_chunk.
+//
+// In a call replayed from a redelivered chunk, chunks missing below its replayTop were applied
+// before the replay and acked since (their utterance was published): the call is cut there and
+// goes on without a DLQ entry.
 func (s *segmentStage) gap(streams map[string]*callState, st *callState, out stages.Emitter[*Work]) {
 	first, _ := st.pending.lowest()
+	if st.expected < st.replayTop {
+		to := min(first, st.replayTop)
+		s.flush(st, out)
+		s.log.Info("replayed call goes on without chunks acked before the replay", "call_id", st.callID, "from", st.expected, "to", to-1)
+		st.expected = to
+		st.next16 = -1
+		if to == first {
+			s.drainPending(streams, st, out)
+			return
+		}
+	}
 	h := st.pending.chunks[first]
 	s.flush(st, out)
 	s.m.chunkProblem(wire.ReasonSequenceGap)
@@ -526,7 +553,7 @@ func (s *segmentStage) emit(st *callState, ch int, utts []segment.Utterance[*sta
 		w := &Work{CallID: st.callID, Mode: wire.ModeStream, Channel: ch, Role: role, Start: u.Start, PCM: u.PCM, Arrived: arrivedOf(deps),
 			Prompt: st.prompt}
 		w.timed(StageSegment, start)
-		s.inFlight.add(st.callID, 1)
+		s.inFlight.emitted(st.callID, deps)
 		out(stages.Item[*Work]{V: w, Deps: deps, Key: st.callID})
 	}
 	for _, u := range utts {
