@@ -360,6 +360,11 @@ func TestTransformerProviders(t *testing.T) {
 	if p := rt.enc.provider; rt.dec.provider != p || rt.past.provider != p || m.Info().Provider != p {
 		t.Fatalf("providers: encoder %s, decoder %s, decoder with past %s", p, rt.dec.provider, rt.past.provider)
 	}
+	// A GPU runner sets SENTIO_REQUIRE_CUDA=1 (see openCUDA): auto falling back to the CPU there
+	// is CUDA not working, not a machine without it.
+	if os.Getenv("SENTIO_REQUIRE_CUDA") != "" && m.Info().Provider != ProviderCUDA {
+		t.Fatalf("SENTIO_REQUIRE_CUDA is set but provider auto chose %s:\n%s", m.Info().Provider, buf.String())
+	}
 	warnings := strings.Count(buf.String(), "level=WARN")
 	if m.Info().Provider == ProviderCPU && warnings != 1 {
 		t.Errorf("auto fell back to the CPU with %d warnings, want 1:\n%s", warnings, buf.String())
