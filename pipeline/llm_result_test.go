@@ -36,16 +36,25 @@ func TestResultWithoutScores(t *testing.T) {
 		t.Errorf("without scores: scores %v, scores_available %v, models %v", none.Scores, none.ScoresAvailable, none.Models)
 	}
 	// The schema holds the two together: no scores only with scores_available false.
-	b, _ := json.Marshal(none)
+	marshal := func(v any) []byte {
+		t.Helper()
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	var m map[string]any
-	_ = json.Unmarshal(b, &m)
+	if err := json.Unmarshal(marshal(none), &m); err != nil {
+		t.Fatal(err)
+	}
 	m["scores"] = map[string]float64{"negative": 1, "neutral": 0, "positive": 0}
-	if b, _ := json.Marshal(m); wire.Validate(b) == nil {
+	if wire.Validate(marshal(m)) == nil {
 		t.Error("scores with scores_available false pass the schema")
 	}
 	delete(m, "scores")
 	delete(m, "scores_available")
-	if b, _ := json.Marshal(m); wire.Validate(b) == nil {
+	if wire.Validate(marshal(m)) == nil {
 		t.Error("a labelled result without scores or scores_available false passes the schema")
 	}
 	if models["reasoning"] != "llm 1" {
