@@ -131,9 +131,7 @@ func TestTwoInstancesShareWorkAndSurviveTheDeathOfOne(t *testing.T) {
 			r.sendChunks(streams[i][k : k+1])
 		}
 		if k == len(streams[0])/2 {
-			for published(t, regB) == 0 && time.Now().Before(deadline.Add(20*time.Second)) {
-				time.Sleep(50 * time.Millisecond)
-			}
+			within(t, time.Until(deadline.Add(20*time.Second)), "B to publish a result before it is killed", func() bool { return published(t, regB) > 0 })
 			t.Logf("killing B after %v results from it (A: %v)", published(t, regB), published(t, regA))
 			b.killForTest()
 		}

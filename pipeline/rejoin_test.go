@@ -21,10 +21,7 @@ func TestJoiningInstanceTakesCallsOverWhole(t *testing.T) {
 	// As in production, the hand-over (a heartbeat or two) comes long before a call's idle flush.
 	cfg.Pipeline.IdleFlush = 10 * time.Second
 	a, regA := startComponent(t, srv.ClientURL(), cfg, testParts(t, &slowASR{}), nil)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(a.consumer.Owned()) != 8 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	within(t, 20*time.Second, "the first instance to own the 8 partitions", func() bool { return len(a.consumer.Owned()) == 8 })
 	nc, js := connect(t, srv.ClientURL())
 	r := &rig{t: t, nc: nc, js: js, cfg: cfg}
 	const calls = 12
@@ -42,7 +39,7 @@ func TestJoiningInstanceTakesCallsOverWhole(t *testing.T) {
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.*", calls, 20*time.Second) // the first bursts
 	cfgB := *cfg
 	b, regB := startComponent(t, srv.ClientURL(), &cfgB, testParts(t, &slowASR{}), nil)
-	for time.Now().Before(deadline.Add(20*time.Second)) && (len(b.consumer.Owned()) == 0 || len(a.consumer.Owned())+len(b.consumer.Owned()) != 8) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && (len(b.consumer.Owned()) == 0 || len(a.consumer.Owned())+len(b.consumer.Owned()) != 8); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("partitions after the join: A %v, B %v", a.consumer.Owned(), b.consumer.Owned())

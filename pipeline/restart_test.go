@@ -31,10 +31,7 @@ func TestNATSRestartMidStreamLosesNothing(t *testing.T) {
 	srv2 := testenv.RunServer(t, opts) // same port, same store
 	r.srv = srv2
 	// Wait for the clients to reconnect before publishing the rest.
-	deadline := time.Now().Add(10 * time.Second)
-	for !nc.IsConnected() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	within(t, 10*time.Second, "the clients to reconnect", nc.IsConnected)
 	r.sendChunks(cs[half:])
 
 	collect(t, js, cfg.NATS.ResultStream, "sentio.results.restart", 3, 30*time.Second) // wait for them
