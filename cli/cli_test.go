@@ -107,6 +107,12 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 	}()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	got := map[string]map[string]any{}
+	var demo []map[string]any // the records warning that the ASR model is the bundled demo
+	keep := func(rec map[string]any) {
+		if m, _ := rec["msg"].(string); isDemoWarning(m) {
+			demo = append(demo, rec)
+		}
+	}
 	waitFor := func(msg string) map[string]any {
 		t.Helper()
 		timeout := time.After(60 * time.Second)
@@ -120,6 +126,7 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 					t.Errorf("log line is not JSON although stderr is not a terminal: %s", m)
 				}
 				got[rec["msg"].(string)] = rec
+				keep(rec)
 			case <-timeout:
 				t.Fatalf("no %q log line:\n%s", msg, raw.String())
 			}
@@ -129,13 +136,11 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 	httpAddr := waitFor("http listening")["addr"].(string)
 	natsURL := waitFor("nats ready")["listen"].(string)
 	waitFor("ready")
-	demoWarned := false
-	for msg, rec := range got {
-		model, _ := rec["model"].(string)
-		demoWarned = demoWarned || isDemoWarning(msg) && rec["level"] == "WARN" && strings.HasSuffix(model, "ggml-sentio-small.bin")
-	}
-	if !demoWarned {
-		t.Errorf("no warning that the bundled ASR model is a demo before \"ready\":\n%v", got)
+	// Start-up warns once, before "ready", that the bundled ASR model is a demo.
+	if len(demo) != 1 {
+		t.Errorf("%d warnings that the bundled ASR model is a demo before \"ready\", want 1: %v", len(demo), demo)
+	} else if model, _ := demo[0]["model"].(string); demo[0]["level"] != "WARN" || !strings.HasSuffix(model, "ggml-sentio-small.bin") {
+		t.Errorf("the demo model warning is not a WARN naming the bundled model file: %v", demo[0])
 	}
 
 	resp, err := http.Get("http://" + httpAddr + "/readyz")
@@ -186,6 +191,12 @@ func TestRunStartsReadyAndStopsOnSIGINT(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("sentio run did not exit after SIGINT")
+	}
+	for rec := range records { // closed before exit was sent
+		keep(rec)
+	}
+	if len(demo) != 1 {
+		t.Errorf("%d warnings that the bundled ASR model is a demo over the daemon's run, want 1:\n%s", len(demo), raw.String())
 	}
 }
 
