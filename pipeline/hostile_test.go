@@ -52,6 +52,34 @@ func TestStreamEndsWhenItsEndChunkIsRejected(t *testing.T) {
 	}
 }
 
+// A chunk whose headers are wrong past its sequence number (a channel count of 9) still takes
+// its place in the call: rejected as bad_header, it is no sequence gap that holds the call for the
+// gap wait, and as the End it still ends the call with its summary.
+func TestStreamChunkWithABadHeaderKeepsItsPlace(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bad  func(n int) int // which chunk gets the bad header, of n
+	}{
+		{"mid-stream", func(int) int { return 11 }}, // in the pause between the first two bursts
+		{"the end", func(n int) int { return n - 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, &fakeASR{}, nil)
+			cs := chunks("badhdr", threeBursts, 200)
+			cs[tc.bad(len(cs))].c.Channels = 9
+			r.sendChunks(cs)
+			s := summaryOf(t, r, "badhdr")
+			if s.Utterances != 3 {
+				t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
+			}
+			r.settled(10 * time.Second)
+			if codes := r.dlqCodes("badhdr", 1); len(codes) != 1 || codes[0] != wire.ReasonBadHeader {
+				t.Fatalf("DLQ reason codes %v; want one %s", codes, wire.ReasonBadHeader)
+			}
+		})
+	}
+}
+
 // A header naming another call than the subject is a lie: rejected, and the other call is not touched.
 func TestCallIDHeaderDisagreeingWithTheSubjectIsRejected(t *testing.T) {
 	r := newRig(t, &fakeASR{}, nil)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -189,7 +190,13 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 	msg := it.V.Msg
 	c, err := wire.ParseChunk(msg.Header, msg.Subject)
 	if err != nil {
-		return headerReject(err)
+		var he *wire.HeaderError
+		if errors.As(err, &he) && he.Header == wire.HeaderSeq {
+			return headerReject(err)
+		}
+		// Its sequence number is known: the chunk keeps its place in the call, so that the call
+		// neither waits for it as a gap nor misses its End, and is rejected in its turn (feed).
+		msg.Invalid = headerReject(err)
 	}
 	streams := s.worker(w)
 	st := streams[callID]
@@ -450,6 +457,10 @@ func (s *segmentStage) end(st *callState, c wire.Chunk, msg *Message, deps []*st
 
 // feed decodes an in-order chunk and pushes it to the channel segmenters.
 func (s *segmentStage) feed(st *callState, c wire.Chunk, msg *Message, deps []*stages.Txn, out stages.Emitter[*Work]) error {
+	if msg.Invalid != nil {
+		st.next16 = -1 // its audio is not used: the next chunk's position is its own
+		return msg.Invalid
+	}
 	frame := c.Codec.BytesPerSample() * c.Channels
 	if len(msg.Data)%frame != 0 {
 		s.m.chunkProblem(wire.ReasonTruncated)

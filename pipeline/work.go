@@ -25,6 +25,9 @@ type Message struct {
 	StreamSeq uint64
 	// Fetch reads an Object Store reference (nil when there is no object store).
 	Fetch ObjectFetcher
+	// Invalid is the rejection of a stream chunk whose headers are wrong past its sequence
+	// number: the chunk keeps its place in its call and is rejected when its turn comes.
+	Invalid error
 }
 
 // Work is what travels between stages: an input message (segment stage), then an utterance.
