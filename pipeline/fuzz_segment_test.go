@@ -175,11 +175,13 @@ type fzCall struct {
 }
 
 type fzMsg struct {
-	id         string
-	call       *fzCall
-	idx        int
-	seq        uint64
-	end, bad   bool
+	id       string
+	call     *fzCall
+	idx      int
+	seq      uint64
+	end, bad bool
+	// placed: the chunk takes its place in its call (good, or bad only after its Sentio-Seq).
+	placed     bool
 	header     nats.Header
 	data       []byte
 	deliveries int
@@ -449,6 +451,9 @@ func (r *fzRig) make(c *fzCall, idx int, fl byte) *fzMsg {
 			m.header.Set(wire.HeaderChannels, "1000000")
 		}
 	}
+	// A chunk whose headers are wrong after a valid Sentio-Seq of its own call keeps its place
+	// in the call (it is rejected in its turn) like a good one.
+	m.placed = !m.bad || idx%4 >= 2
 	if old := c.msgs[idx]; old == nil || !m.bad {
 		c.msgs[idx] = m
 	}
@@ -562,7 +567,7 @@ func (r *fzRig) deliver(m *fzMsg, d uint64) {
 	r.dels = append(r.dels, del)
 	r.byTxn[txn] = del
 	r.byPtr[reflect.ValueOf(txn).Pointer()] = del
-	if !m.bad {
+	if m.placed {
 		st := r.s.worker(c.worker)[c.id]
 		replay := st != nil && st.holdUntil.IsZero() && m.seq < st.expected && d > 1
 		if replay || (st == nil && r.sent[c.id][m.seq] > 0) {
