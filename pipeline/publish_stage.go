@@ -55,7 +55,7 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 	if w.Summary {
 		// The summary waits for the call's utterances, which may still be queued behind it: it
 		// waits on its own goroutine, holding its inputs, so that this worker goes on publishing.
-		stages.Retain(it.Deps)
+		hold := stages.Keep(it.Deps)
 		go func() {
 			err := s.summary(ctx, w.CallID, w.Clip, w.SummaryDelay, it.Deps)
 			if err != nil && ctx.Err() != nil {
@@ -63,7 +63,7 @@ func (s *publishStage) Process(ctx context.Context, _ int, it stages.Item[*Work]
 			} else if err != nil && !errors.Is(err, stages.ErrAbandoned) {
 				s.log.Warn("call summary not published; its End input will be retried", "call_id", w.CallID, "err", err)
 			}
-			stages.Release(it.Deps, err)
+			hold.Release(err)
 		}()
 		return nil
 	}
@@ -287,7 +287,7 @@ func Summarize(callID string, results []wire.Result) *wire.Summary {
 			sum.Languages[r.Language]++
 		}
 		if r.Label == "" {
-			sum.Counts["unsupported"]++
+			sum.Counts[wire.LabelUnsupported]++
 			continue
 		}
 		sum.Counts[r.Label]++
