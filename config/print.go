@@ -13,7 +13,8 @@ import (
 const Redacted = "REDACTED"
 
 // Redacted returns a copy of c in which every field tagged secret:"true" that is set reads
-// "REDACTED", and so does a password or token inside nats.url, for printing and logging.
+// "REDACTED", and so does a password or token inside nats.url and reasoning.llm.url, for
+// printing and logging.
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.ASR.Languages = append([]string(nil), c.ASR.Languages...)
@@ -24,6 +25,7 @@ func (c *Config) Redacted() *Config {
 		}
 	}
 	r.NATS.URL = RedactURLs(c.NATS.URL)
+	r.Reasoning.LLM.URL = RedactURL(c.Reasoning.LLM.URL)
 	return &r
 }
 
@@ -35,12 +37,17 @@ func RedactURLs(list string) string {
 	}
 	parts := strings.Split(list, ",")
 	for i, p := range parts {
-		parts[i] = redactURL(strings.TrimSpace(p))
+		parts[i] = RedactURL(strings.TrimSpace(p))
 	}
 	return strings.Join(parts, ",")
 }
 
-func redactURL(s string) string {
+// RedactURL replaces the password (https://user:REDACTED@host) or token (https://REDACTED@host)
+// in one URL, such as reasoning.llm.url, whose password may hold a comma.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
 	if u, err := url.Parse(s); err == nil && u.User != nil {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), Redacted)

@@ -353,18 +353,19 @@ func langList() rule {
 }
 
 func checkNATSURL(s string) string {
+	shown := RedactURL(s) // quoted in the messages, without a password
 	if !strings.Contains(s, "://") {
 		if _, _, err := net.SplitHostPort(s); err != nil {
-			return fmt.Sprintf("%q is not a NATS URL (allowed: nats://host:port, tls://host:port, ws://, wss:// or host:port)", s)
+			return fmt.Sprintf("%q is not a NATS URL (allowed: nats://host:port, tls://host:port, ws://, wss:// or host:port)", shown)
 		}
 		return ""
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return fmt.Sprintf("%q is not a NATS URL (allowed: nats://host:port, tls://host:port, ws://, wss:// or host:port)", s)
+		return fmt.Sprintf("%q is not a NATS URL (allowed: nats://host:port, tls://host:port, ws://, wss:// or host:port)", shown)
 	}
 	if !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) {
-		return fmt.Sprintf("%q has scheme %q (allowed: nats, tls, ws, wss)", s, u.Scheme)
+		return fmt.Sprintf("%q has scheme %q (allowed: nats, tls, ws, wss)", shown, u.Scheme)
 	}
 	return ""
 }
@@ -384,7 +385,10 @@ var WhisperLanguages = []string{
 var llmRules = map[string]rule{
 	"reasoning.llm.url": {"empty, or the endpoint's API base: http://host:port/v1 or https://...", func(v reflect.Value) string {
 		u, err := url.Parse(v.String())
-		return ifBad(v.String() == "" || (err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""), v)
+		if v.String() == "" || (err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
+			return ""
+		}
+		return fmt.Sprintf("%q is not allowed", RedactURL(v.String()))
 	}},
 	"reasoning.llm.timeout":            durMin(100 * time.Millisecond),
 	"reasoning.llm.max_concurrent":     intMin(1),
