@@ -29,6 +29,7 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 	c := config.Defaults().NATS
 	c.MaxAge = time.Hour
 	c.AudioMaxAge = 30 * time.Minute
+	c.DLQMaxAge = 2 * time.Hour
 	c.MaxBytes = 1 << 30
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
@@ -51,6 +52,9 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 			// Audio is kept for its own age, and a full stream refuses audio instead of dropping
 			// audio not yet processed.
 			age, discard = 30*time.Minute, jetstream.DiscardNew
+		}
+		if name == c.DLQStream {
+			age = 2 * time.Hour
 		}
 		if cfg.MaxAge != age || cfg.Discard != discard || cfg.MaxBytes != 1<<30 || cfg.Replicas != 1 || cfg.Storage != jetstream.FileStorage {
 			t.Fatalf("stream %s: %+v", name, cfg)
@@ -102,6 +106,43 @@ func TestSetupIdempotentWithConfiguredLimits(t *testing.T) {
 	}
 	if total != 3 {
 		t.Fatalf("%d messages over the partitions; want 3", total)
+	}
+}
+
+// The DLQ stream, whose entries carry the rejected audio, keeps them for nats.dlq_max_age (72h
+// by default, what nats.max_age gave it before it had its own key), not for the results' age;
+// a changed age is applied to the existing stream by the next Setup, and 0 is no limit.
+func TestDLQMaxAgeAppliesToTheDLQStreamAndFollowsChanges(t *testing.T) {
+	if d := config.Defaults().NATS.DLQMaxAge; d != 72*time.Hour {
+		t.Errorf("default nats.dlq_max_age %v; want 72h", d)
+	}
+	js := jsOn(t)
+	ctx := context.Background()
+	c := config.Defaults().NATS
+	c.MaxAge = time.Hour
+	for _, age := range []time.Duration{config.Defaults().NATS.DLQMaxAge, 90 * time.Minute, 0, time.Minute} {
+		c.DLQMaxAge = age
+		if _, err := Setup(ctx, js, c); err != nil {
+			t.Fatalf("setup with dlq_max_age %v: %v", age, err)
+		}
+		dlq, err := js.Stream(ctx, c.DLQStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := dlq.CachedInfo().Config
+		if cfg.MaxAge != age {
+			t.Errorf("dlq_max_age %v: DLQ stream MaxAge %v", age, cfg.MaxAge)
+		}
+		if age > 0 && cfg.Duplicates > age {
+			t.Errorf("dlq_max_age %v: DLQ duplicate window %v is longer than the age", age, cfg.Duplicates)
+		}
+		rs, err := js.Stream(ctx, c.ResultStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rs.CachedInfo().Config.MaxAge; got != time.Hour {
+			t.Errorf("dlq_max_age %v: results stream MaxAge %v; want nats.max_age (1h)", age, got)
+		}
 	}
 }
 

@@ -44,8 +44,8 @@ type Names struct {
 // The functions below read a configuration's NATS section. A field left zero (a partial
 // configuration, as tests and library callers pass: a loaded one is complete, see
 // config.Validate) is config.Defaults' value: defaults are declared once, in config. The
-// exceptions are the ages (nats.max_age, nats.audio_max_age), whose zero is a configured value:
-// no limit.
+// exceptions are the ages (nats.max_age, nats.audio_max_age, nats.dlq_max_age), whose zero is a
+// configured value: no limit.
 
 // NamesOf returns the names in c, config.Defaults' for the empty ones.
 func NamesOf(c config.NATS) Names {
@@ -107,6 +107,10 @@ func replicas(c config.NATS) int { return positiveOr(c.Replicas, config.Defaults
 // stand for "unset" here (nats.max_age is read the same way).
 func audioMaxAge(c config.NATS) time.Duration { return c.AudioMaxAge }
 
+// dlqMaxAge is nats.dlq_max_age: how long the DLQ stream keeps its entries, which carry the
+// rejected inputs' audio. Zero is no limit, as for audioMaxAge.
+func dlqMaxAge(c config.NATS) time.Duration { return c.DLQMaxAge }
+
 // maxBytes is nats.max_bytes; -1 (the default) is no limit.
 func maxBytes(c config.NATS) int64 {
 	if c.MaxBytes != 0 {
@@ -145,11 +149,15 @@ func Setup(ctx context.Context, js jetstream.JetStream, c config.NATS) ([]jetstr
 		sc.Replicas = replicas(c)
 		sc.MaxAge = c.MaxAge
 		sc.MaxBytes = maxBytes(c)
-		if i == 0 {
+		switch i {
+		case 0:
 			// Audio: kept for nats.audio_max_age; a full stream refuses new audio instead of
 			// dropping audio not processed yet.
 			sc.MaxAge = audioMaxAge(c)
 			sc.Discard = jetstream.DiscardNew
+		case 2:
+			// Rejected input, audio included: kept for nats.dlq_max_age.
+			sc.MaxAge = dlqMaxAge(c)
 		}
 		if sc.Duplicates == 0 {
 			sc.Duplicates = inputDuplicateWindow

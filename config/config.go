@@ -100,8 +100,8 @@ type NATS struct {
 	// Stream-mode chunks stay unacked until the utterances using them are published, so it must
 	// be at least twice pipeline.max_call_chunks: one call at its bound cannot stall a partition.
 	MaxAckPending int `yaml:"max_ack_pending"`
-	// MaxAge is how long the results and DLQ streams keep messages (0 keeps them until max_bytes
-	// applies).
+	// MaxAge is how long the results stream keeps results, summaries and alert events (0 keeps
+	// them until max_bytes applies).
 	MaxAge time.Duration `yaml:"max_age"`
 	// AudioMaxAge is how long the audio stream, and the object store bucket of large clips, keep
 	// audio, acked or not (0: until max_bytes applies). Audio is health data: acked audio is not
@@ -109,6 +109,10 @@ type NATS struct {
 	// processed by then is lost. A full audio stream refuses new audio (publishers get an error)
 	// rather than dropping audio not yet processed.
 	AudioMaxAge time.Duration `yaml:"audio_max_age"`
+	// DLQMaxAge is how long the DLQ stream keeps its entries (0: until max_bytes applies). An
+	// entry carries the rejected input, audio included, so this is also how long rejected audio
+	// is kept: long enough for an operator to look at the reason and republish, no longer.
+	DLQMaxAge time.Duration `yaml:"dlq_max_age"`
 	// MaxBytes bounds the size in bytes of each stream and of the object store bucket (-1 for no
 	// limit).
 	MaxBytes int64 `yaml:"max_bytes"`

@@ -97,6 +97,7 @@ func TestBadValues(t *testing.T) {
 		{"range", "nats:\n  replicas: 7\n", []string{":2: nats.replicas: 7 is not allowed (allowed: 1 to 5)"}},
 		{"duration without unit", "shutdown_timeout: 30\n", []string{":1: shutdown_timeout: \"30\" is not a duration", "e.g. 30s"}},
 		{"duration too short", "shutdown_timeout: 10ms\n", []string{":1: shutdown_timeout: 10ms is not allowed (allowed: a duration >= 1s)"}},
+		{"dlq age", "nats:\n  dlq_max_age: 30s\n", []string{":2: nats.dlq_max_age: 30s is not allowed (allowed: 0 (no limit) or a duration >= 1m)"}},
 		{"bool", "log:\n  include_text: yes please\n", []string{":2: log.include_text: \"yes please\" is not a bool (allowed: true, false)"}},
 		{"list", "asr:\n  languages: en\n", []string{":2: asr.languages: expected a list"}},
 		{"language", "langid:\n  languages: [en, xx]\n", []string{":2: langid.languages: \"xx\" is not a language code whisper knows"}},

@@ -42,6 +42,7 @@ func Defaults() Config {
 			MaxAckPending:  16384,
 			MaxAge:         72 * time.Hour,
 			AudioMaxAge:    24 * time.Hour,
+			DLQMaxAge:      72 * time.Hour,
 			MaxBytes:       -1,
 			MaxObjectBytes: 256 << 20,
 			DedupeWindow:   30 * time.Minute,

@@ -59,6 +59,10 @@ var coreRules = map[string]rule{
 		d := time.Duration(v.Int())
 		return ifBad(d == 0 || d >= 10*time.Minute, v)
 	}},
+	"nats.dlq_max_age": {"0 (no limit) or a duration >= 1m", func(v reflect.Value) string {
+		d := time.Duration(v.Int())
+		return ifBad(d == 0 || d >= time.Minute, v)
+	}},
 	"nats.max_bytes":           {"-1 (no limit) or a positive number of bytes", func(v reflect.Value) string { return ifBad(v.Int() == -1 || v.Int() > 0, v) }},
 	"nats.max_object_bytes":    intMin(1),
 	"nats.dedupe_window":       durMin(time.Second),
