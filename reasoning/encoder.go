@@ -99,23 +99,16 @@ func (e *encoderRT) probs(rows [][]int64) ([][3]float64, error) {
 func (e *encoderRT) run(rows [][]int64, idx []int) ([][]float32, error) {
 	ids, mask, n := padRows(rows, idx, e.pad)
 	b := len(idx)
-	idsT, err := newTensor(ids, b, n)
+	in, err := batchInputs(ids, mask, b, n)
 	if err != nil {
 		return nil, err
 	}
-	defer idsT.Destroy()
-	maskT, err := newTensor(mask, b, n)
-	if err != nil {
-		return nil, err
-	}
-	defer maskT.Destroy()
-	in := []ort.Value{idsT, maskT}
+	defer func() { destroyAll(in) }()
 	if e.typeIDs {
 		tt, err := newTensor(make([]int64, b*n), b, n)
 		if err != nil {
 			return nil, err
 		}
-		defer tt.Destroy()
 		in = append(in, tt)
 	}
 	outs := []ort.Value{nil}

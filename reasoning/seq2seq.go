@@ -346,18 +346,13 @@ func (s *seq2seqRT) samePrefix(k, j int) int {
 
 // encode runs the encoder over a padded batch.
 func (s *seq2seqRT) encode(ids, mask []int64, b, n int) (*ort.Tensor[float32], error) {
-	idsT, err := newTensor(ids, b, n)
+	in, err := batchInputs(ids, mask, b, n)
 	if err != nil {
 		return nil, err
 	}
-	defer idsT.Destroy()
-	maskT, err := newTensor(mask, b, n)
-	if err != nil {
-		return nil, err
-	}
-	defer maskT.Destroy()
+	defer destroyAll(in)
 	outs := []ort.Value{nil}
-	if err := s.enc.s.Run([]ort.Value{idsT, maskT}, outs); err != nil {
+	if err := s.enc.s.Run(in, outs); err != nil {
 		return nil, fmt.Errorf("reasoning: running %s: %w", s.encG, err)
 	}
 	h, err := float32Out(outs, 0, "last_hidden_state", s.encG, 3)

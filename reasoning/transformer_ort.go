@@ -149,6 +149,22 @@ func logSumExp(x []float32) float64 {
 	return m + math.Log(sum)
 }
 
+// batchInputs wraps a padded batch's ids and attention mask (padRows' output, [b, n] each) as
+// the input_ids and attention_mask tensors, in that order. The caller releases them with
+// destroyAll; on an error nothing is left to release.
+func batchInputs(ids, mask []int64, b, n int) ([]ort.Value, error) {
+	idsT, err := newTensor(ids, b, n)
+	if err != nil {
+		return nil, err
+	}
+	maskT, err := newTensor(mask, b, n)
+	if err != nil {
+		idsT.Destroy()
+		return nil, err
+	}
+	return []ort.Value{idsT, maskT}, nil
+}
+
 // newTensor wraps data as a tensor of shape dims.
 func newTensor[T ort.TensorData](data []T, dims ...int) (*ort.Tensor[T], error) {
 	shape := make(ort.Shape, len(dims))
