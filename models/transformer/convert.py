@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import json
 import os
 import shutil
@@ -43,6 +42,8 @@ import transformers
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoModelForSequenceClassification, AutoTokenizer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput
+
+import filehash
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = ["negative", "neutral", "positive"]
@@ -272,14 +273,6 @@ def example_batch(tspec, pad_id):
     return ids, mask
 
 
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def parse_map(s):
     out = {}
     for part in (s or "").split(","):
@@ -436,7 +429,7 @@ def main(argv=None):
 
     manifest["transformer"] = tr
     prov = {"converter": "models/transformer/convert.py", "checkpoint": ckpt,
-            "checkpoint_files": {os.path.basename(p): file_sha256(p) for p in
+            "checkpoint_files": {os.path.basename(p): filehash.sha256(p) for p in
                                  sorted(glob.glob(os.path.join(ckpt, "*.safetensors")) +
                                         glob.glob(os.path.join(ckpt, "pytorch_model.bin")))},
             "argv": sys.argv[1:] if argv is None else argv, "opset": OPSET,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import os
 import sys
@@ -43,6 +42,7 @@ import numpy as np
 
 import common
 import convert
+import filehash
 
 
 def edge_cases(max_in):
@@ -207,14 +207,6 @@ def torch_check(runner, ckpt, records):
             "greedy_rationale": "identical to transformers generate" if runner.kind == "seq2seq" else None}
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir")
@@ -259,7 +251,7 @@ def main():
         check = torch_check(run, ckpt, [r for _, r in recs])
     dev = [(it, r) for it, r in recs if "gold" in it]
     meta = {"model_dir": os.path.abspath(args.model_dir), "kind": run.kind, "version": run.m["version"],
-            "files": {f: sha256(os.path.join(args.model_dir, f)) for f in sorted(os.listdir(args.model_dir))
+            "files": {f: filehash.sha256(os.path.join(args.model_dir, f)) for f in sorted(os.listdir(args.model_dir))
                       if os.path.isfile(os.path.join(args.model_dir, f))},
             "records": len(out), "dev_records": len(dev), "edge_cases": len(items) - len(dev),
             "seconds_onnxruntime": round(t_model, 2), "torch_check": check,
