@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/sentio-health/sentio/config"
 )
 
 // ClientConfig says how to reach the endpoint.
@@ -36,7 +38,7 @@ type Client struct {
 func NewClient(c ClientConfig) (*Client, error) {
 	base := strings.TrimRight(c.URL, "/")
 	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("llm: endpoint %q is not an http:// or https:// URL", c.URL)
+		return nil, fmt.Errorf("llm: endpoint %q is not an http:// or https:// URL", config.RedactURL(c.URL))
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
@@ -65,8 +67,9 @@ func NewClient(c ClientConfig) (*Client, error) {
 	return &Client{url: base + "/chat/completions", apiKey: c.APIKey, http: &http.Client{Transport: tr}}, nil
 }
 
-// Endpoint is the URL requests go to.
-func (c *Client) Endpoint() string { return c.url }
+// Endpoint is the URL requests go to, with any password or token in it redacted: it is what
+// logs and model information show.
+func (c *Client) Endpoint() string { return config.RedactURL(c.url) }
 
 // CloseIdle closes the client's idle connections.
 func (c *Client) CloseIdle() { c.http.CloseIdleConnections() }

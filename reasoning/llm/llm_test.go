@@ -112,3 +112,19 @@ func TestSchemaAdmitsTheWireLabels(t *testing.T) {
 		t.Fatalf("schema enum %v, maxLength %d; want %v, 120", s.Properties.Label.Enum, s.Properties.Rationale.MaxLength, wire.Labels)
 	}
 }
+
+// The endpoint that logs and model information show has no password or token in it.
+func TestEndpointHidesCredentials(t *testing.T) {
+	for _, u := range []string{"https://sentio:s3cret-pass@llm.internal:8443/v1", "http://s3cret-token@127.0.0.1:8080/v1"} {
+		c, err := NewClient(ClientConfig{URL: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := c.Endpoint(); strings.Contains(e, "s3cret") || !strings.Contains(e, "/chat/completions") {
+			t.Errorf("Endpoint() = %q for %q; want the URL without its secret", e, u)
+		}
+	}
+	if _, err := NewClient(ClientConfig{URL: "ftp://user:s3cret@host/"}); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error for an ftp URL: %v; want one that does not quote the password", err)
+	}
+}
