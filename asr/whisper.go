@@ -534,13 +534,15 @@ func (e *Engine) TranscribeWith(ctx context.Context, pcm []float32, opt Options)
 		}
 		res.Segments = []Segment{}
 		for _, p := range splitSpans(pieces, win*97/100) {
-			if err := e.decode(ctx, w, pcm[p.srcStart:p.srcEnd], false, clang, cprompt, int64(p.srcStart)*1000/SampleRate, nil, &res); err != nil {
+			req := decodeRequest{audio: pcm[p.srcStart:p.srcEnd], offsetMS: int64(p.srcStart) * 1000 / SampleRate, lang: clang, prompt: cprompt}
+			if err := e.decode(ctx, w, req, &res); err != nil {
 				return res, err
 			}
 		}
 	} else {
 		res.Segments = []Segment{}
-		if err := e.decode(ctx, w, audio, melReady, clang, cprompt, 0, spans, &res); err != nil {
+		req := decodeRequest{audio: audio, melReady: melReady, spans: spans, lang: clang, prompt: cprompt}
+		if err := e.decode(ctx, w, req, &res); err != nil {
 			return res, err
 		}
 	}
@@ -578,10 +580,21 @@ func (e *Engine) windowSamples() int {
 	return e.info.UsedAudioCtx * 2 * 160
 }
 
-// decode runs whisper_full on audio and appends its segments to res, their times shifted by
-// offsetMS and mapped back through spans (VAD) when given. melReady says the state already holds
-// audio's spectrogram (language detection computed it).
-func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melReady bool, clang, prompt *C.char, offsetMS int64, spans []speechSpan, res *Result) error {
+// decodeRequest is one whisper_full call of a transcription: the audio, where its times go in
+// the transcribed audio, and the language and prompt to decode it with.
+type decodeRequest struct {
+	audio    []float32    // the samples to decode
+	melReady bool         // the worker's state already holds audio's spectrogram (language detection computed it)
+	offsetMS int64        // added to every time: where audio starts in the transcribed audio
+	spans    []speechSpan // the VAD stretches audio was joined from, to map times back through; nil when audio is one stretch
+	lang     *C.char      // the language's code
+	prompt   *C.char      // whisper's initial prompt, nil for none
+}
+
+// decode runs whisper_full on req.audio and appends its segments to res, their times mapped back
+// through req.spans (VAD) when given and shifted by req.offsetMS.
+func (e *Engine) decode(ctx context.Context, w *worker, req decodeRequest, res *Result) error {
+	audio, spans, offsetMS := req.audio, req.spans, req.offsetMS
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
@@ -589,11 +602,11 @@ func (e *Engine) decode(ctx context.Context, w *worker, audio []float32, melRead
 	// computes from the samples it is given: it gets them again (and recomputes the spectrogram).
 	tokenTimes := !e.dtw && !e.noWords
 	n := C.int(len(audio))
-	if melReady && !tokenTimes {
+	if req.melReady && !tokenTimes {
 		n = 0 // whisper_full reuses the spectrogram detection computed
 	}
 	rc := C.sentio_full(e.ctx, w.state, (*C.float)(&audio[0]), n, C.int(e.cfg.Threads),
-		C.int(e.audioCtx(len(audio))), clang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, prompt, C.bool(tokenTimes), w.abort)
+		C.int(e.audioCtx(len(audio))), req.lang, C.bool(e.cfg.NoTimestamps), C.bool(e.cfg.NoFallback), 0, req.prompt, C.bool(tokenTimes), w.abort)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("asr: transcription stopped: %w", context.Cause(ctx))
 	}
