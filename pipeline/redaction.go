@@ -134,18 +134,29 @@ func (x *redaction) apply(r *wire.Result) {
 	}
 	if x.mode == wire.RedactionRedact {
 		r.Transcript = red
-		r.Words = redactWords(r.Words, orig, red, m, x.r, r.Language)
+		t := redactedText{original: orig, redacted: red, mapping: m, r: x.r, lang: r.Language}
+		r.Words = t.words(r.Words)
 	}
 	r.Redaction = info
 }
 
-// redactWords returns the words with the texts of the redacted transcript: the words of one
-// entity become one word, the placeholder (with what follows the entity in its last word, such
-// as punctuation), from the first word's start to the last one's end, so that the words' texts
-// still join into the transcript. Words are found in the transcript in order; a word that cannot
-// be found there is redacted on its own.
-func redactWords(words []wire.Word, transcript, redacted string, m redact.Mapping, r *redact.Redactor, lang string) []wire.Word {
-	runes, red := []rune(transcript), []rune(redacted)
+// redactedText is a result's transcript and its redaction, with what it takes to carry the
+// redaction over to the transcript's words.
+type redactedText struct {
+	original string
+	redacted string
+	mapping  redact.Mapping   // between the offsets of original and redacted (runes)
+	r        *redact.Redactor // redacts a word that is not found in original on its own
+	lang     string           // the transcript's language
+}
+
+// words returns the words of the original transcript with the texts of the redacted one: the
+// words of one entity become one word, the placeholder (with what follows the entity in its last
+// word, such as punctuation), from the first word's start to the last one's end, so that the
+// words' texts still join into the transcript. Words are found in the transcript in order; a word
+// that cannot be found there is redacted on its own.
+func (t redactedText) words(words []wire.Word) []wire.Word {
+	runes, red, m := []rune(t.original), []rune(t.redacted), t.mapping
 	out := make([]wire.Word, 0, len(words))
 	pos := 0 // rune offset where the next word is looked for
 	for _, wd := range words {
@@ -156,8 +167,8 @@ func redactWords(words []wire.Word, transcript, redacted string, m redact.Mappin
 			at = strings.Index(string(runes[pos:]), w)
 		}
 		if at < 0 {
-			if t, _ := r.Redact(text, lang); t != "" {
-				wd.Text = t
+			if rt, _ := t.r.Redact(text, t.lang); rt != "" {
+				wd.Text = rt
 				out = append(out, wd)
 			}
 			continue
