@@ -21,7 +21,8 @@ import (
 func newReasonCmd() *cobra.Command {
 	var flags struct {
 		configFlags
-		in, out, modelDir string
+		jsonlFlags
+		modelDir string
 	}
 	cmd := &cobra.Command{
 		Use:   "reason",
@@ -41,30 +42,19 @@ func newReasonCmd() *cobra.Command {
 			"  sentio reason --in utterances.jsonl --out results.jsonl --model-dir models/reasoning",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, out, closeIO, err := openInOut(cmd, flags.in, flags.out)
-			if err != nil {
-				return err
-			}
-			defer closeIO()
-			m, _, err := openReasoning(cmd, &flags.configFlags, flags.modelDir)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			failed, total, err := reasonStream(cmd.Context(), m, in, out)
-			if err != nil {
-				return err
-			}
-			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("reason: %d of %d records failed (see their \"error\" fields)", failed, total)}
-			}
-			return nil
+			return flags.jsonlFlags.run(cmd, func(in io.Reader, out *bufio.Writer) (int, int, error) {
+				m, _, err := openReasoning(cmd, &flags.configFlags, flags.modelDir)
+				if err != nil {
+					return 0, 0, err
+				}
+				defer m.Close()
+				return reasonStream(cmd.Context(), m, in, out)
+			})
 		},
 	}
 	flags.configFlags.add(cmd)
+	flags.jsonlFlags.add(cmd)
 	f := cmd.Flags()
-	f.StringVar(&flags.in, "in", "", "input JSON Lines file (default standard input)")
-	f.StringVar(&flags.out, "out", "", "output JSON Lines file (default standard output)")
 	f.StringVar(&flags.modelDir, "model-dir", "", "model directory holding model.json (reasoning.model_dir)")
 	return cmd
 }

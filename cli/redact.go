@@ -17,8 +17,9 @@ import (
 func newRedactCmd() *cobra.Command {
 	var flags struct {
 		configFlags
-		in, out, mode, lang string
-		types               []string
+		jsonlFlags
+		mode, lang string
+		types      []string
 	}
 	cmd := &cobra.Command{
 		Use:   "redact",
@@ -61,25 +62,14 @@ func newRedactCmd() *cobra.Command {
 					return err
 				}
 			}
-			in, out, closeIO, err := openInOut(cmd, flags.in, flags.out)
-			if err != nil {
-				return err
-			}
-			defer closeIO()
-			failed, total, err := redactStream(r, id, flags.mode, flags.lang, in, out)
-			if err != nil {
-				return err
-			}
-			if failed > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("redact: %d of %d records failed (see their \"error\" fields)", failed, total)}
-			}
-			return nil
+			return flags.jsonlFlags.run(cmd, func(in io.Reader, out *bufio.Writer) (int, int, error) {
+				return redactStream(r, id, flags.mode, flags.lang, in, out)
+			})
 		},
 	}
 	flags.configFlags.add(cmd)
+	flags.jsonlFlags.add(cmd)
 	f := cmd.Flags()
-	f.StringVar(&flags.in, "in", "", "input JSON Lines file (default standard input)")
-	f.StringVar(&flags.out, "out", "", "output JSON Lines file (default standard output)")
 	f.StringVar(&flags.mode, "mode", "redact", "redact (replace entities by [TYPE]) or tag (keep the text, list the entities)")
 	f.StringVar(&flags.lang, "lang", "", "the language of records without \"lang\" (default: detect each)")
 	f.StringSliceVar(&flags.types, "types", nil, "entity types to find, comma separated (redact.types; default all)")

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -92,5 +94,39 @@ func TestRedactCommandTag(t *testing.T) {
 	}
 	if _, errOut, code := sentioIn(t, "", "redact", "--types", "PHONE,SSN"); code == 0 || !strings.Contains(errOut, "SSN") {
 		t.Errorf("--types with an unknown type: status %d, %q; want an error naming it", code, errOut)
+	}
+}
+
+// --in and --out name the JSON Lines files (standard input and output otherwise): the records go
+// to --out, nothing to standard output, and a failed record still gives exit status 1; an --in
+// that cannot be opened is an error that names the flag.
+func TestRedactCommandInOutFiles(t *testing.T) {
+	dir := t.TempDir()
+	inPath, outPath := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
+	in := `{"id": 1, "text": "Call me on 0912 345 678.", "lang": "en"}
+not json
+`
+	if err := os.WriteFile(inPath, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, errOut, code := sentioIn(t, "", "redact", "--in", inPath, "--out", outPath)
+	if code != 1 || !strings.Contains(errOut, "redact: 1 of 2 records failed") {
+		t.Errorf("status %d, stderr %q; want 1 and the count of failed records", code, errOut)
+	}
+	if stdout != "" {
+		t.Errorf("standard output %q; want nothing (the records go to --out)", stdout)
+	}
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := redactRecords(t, string(b))
+	if len(recs) != 2 || recs[0].Text != "Call me on [PHONE]." || recs[1].Line != 2 || recs[1].Error == "" {
+		t.Errorf("--out holds %+v; want the redacted record and an error record for line 2", recs)
+	}
+
+	_, errOut, code = sentioIn(t, "", "redact", "--in", filepath.Join(dir, "missing.jsonl"))
+	if code == 0 || !strings.Contains(errOut, "--in:") {
+		t.Errorf("status %d, stderr %q; want a failure that names --in", code, errOut)
 	}
 }
