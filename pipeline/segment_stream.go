@@ -230,11 +230,17 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 	}
 	if st == nil {
 		// A call seen for the first time at its first chunk starts at once. Seen first later in
-		// the stream (after a failover or a restart), it is held for TakeOverWait: the chunks
+		// the stream after a failover or a restart (another instance applied its chunk 0), it
+		// is held for TakeOverWait: the chunks
 		// of its unpublished utterance that the previous instance held come back only when their
 		// ack wait expires; it then starts at the lowest chunk held.
 		st = &callState{callID: callID, expected: c.Seq, pending: newReorder(), next16: -1}
-		if c.Seq > 0 {
+		if c.Seq > 0 && s.registry != nil && msg.StreamSeq != 0 && rec.Epoch == 0 && msg.Delivered == 1 {
+			// No instance has applied chunk 0 of this call (it would have claimed the call id in
+			// the registry): a new call whose first chunks arrive out of order. It waits for
+			// chunk 0 under the reorder and gap rules, not for a take-over's redeliveries.
+			st.expected = 0
+		} else if c.Seq > 0 {
 			st.holdUntil, st.heldTop, st.takenOver = time.Now().Add(s.hold), c.Seq, true
 			s.log.Info("call first seen mid-stream; holding it until earlier chunks can be redelivered",
 				"call_id", callID, "seq", c.Seq, "hold", s.hold.String())

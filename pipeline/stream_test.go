@@ -8,6 +8,7 @@ import (
 
 	"github.com/zaf/g711"
 
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/segment"
 	"github.com/sentio-health/sentio/wire"
 )
@@ -113,6 +114,16 @@ func TestStreamReorderedWithinTheWindowIsRepaired(t *testing.T) {
 func TestStreamTakenOverMidStreamStartsAtTheEarliestRedeliveredChunk(t *testing.T) {
 	r := newRig(t, &fakeASR{}, nil)
 	cs := chunks("takeover", threeBursts, 200)
+	// The previous instance applied chunk 0: it claimed the call id with chunk 0's sequence
+	// number in the audio stream. Here chunk 0 is published after the chunks from 14 on.
+	stream, err := r.js.Stream(t.Context(), r.cfg.NATS.AudioStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk0 := stream.CachedInfo().State.LastSeq + uint64(len(cs[14:])) + 1
+	if _, err := bus.New(r.js, r.cfg.NATS, nil).ClaimCall(t.Context(), "takeover", chunk0); err != nil {
+		t.Fatal(err)
+	}
 	r.sendChunks(cs[14:]) // from the onset of the second burst
 	// The instance has them all (held, unacked) before the first burst comes back.
 	within(t, 10*time.Second, "the chunks from the second burst on to be delivered", func() bool {
