@@ -232,9 +232,12 @@ func (c *Component) handle(in *bus.Input) {
 		return
 	}
 	txn := c.p.Tracker.Begin(in)
-	msg := &Message{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Delivered: in.Delivered(), StreamSeq: in.StreamSeq(), Fetch: c.bus}
+	msg := &Message{Subject: in.Msg.Subject(), Header: in.Msg.Headers(), Data: in.Msg.Data(), Delivered: in.Delivered(), StreamSeq: in.StreamSeq(), Stored: in.PublishedAt(), Fetch: c.bus}
 	it := stages.Item[*Work]{V: &Work{Msg: msg}, Deps: []*stages.Txn{txn}, Key: wire.CallID(msg.Subject)}
-	if err := c.p.Submit(c.submit, it); err != nil {
+	submitted := c.p.segment.clock.submitting()
+	err := c.p.Submit(c.submit, it)
+	submitted()
+	if err != nil {
 		stages.Release(it.Deps, stages.ErrAbandoned)
 	}
 }

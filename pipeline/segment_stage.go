@@ -49,6 +49,8 @@ type segmentStage struct {
 
 	mu     sync.Mutex
 	states map[int]map[string]*callState // per worker, per call
+	// clock measures calls' quiet in stream time (see streamClock).
+	clock streamClock
 }
 
 // owned reports whether this instance still consumes the call's partition.
@@ -120,6 +122,7 @@ func (s *segmentStage) Process(ctx context.Context, w int, it stages.Item[*Work]
 	if mode == wire.ModeClip {
 		return s.clip(ctx, it, callID, out)
 	}
+	defer s.clock.received(msg.Stored)() // emitting may wait for the next stages
 	return s.chunk(ctx, w, it, callID, out)
 }
 
@@ -170,7 +173,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 		for st.pending.len() > 0 && (s.gapDue(st, now) || now.Sub(st.lastSeen) >= s.gapWait) {
 			s.gap(streams, st, out)
 		}
-		quiet := now.Sub(st.lastSeen)
+		quiet := s.clock.quietFor(st.lastSeen, st.lastStored, now)
 		if st.expected < st.replayTop && st.pending.len() == 0 && st.held() > 0 && quiet >= s.replayWait {
 			// A replayed call waits for nothing more: the rest of what it had applied was acked.
 			s.flush(st, out)

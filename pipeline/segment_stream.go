@@ -58,6 +58,8 @@ type callState struct {
 	prompt   string
 	next16   int64 // position after the last applied chunk
 	lastSeen time.Time
+	// lastStored is when the stream stored the call's latest chunk (see streamClock).
+	lastStored time.Time
 	// holdUntil is set while a call first seen mid-stream waits for earlier chunks to be
 	// redelivered: every chunk is held until then (see TakeOverWait).
 	holdUntil time.Time
@@ -251,6 +253,9 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 		st.rec = rec
 	}
 	st.lastSeen = time.Now()
+	if msg.Stored.After(st.lastStored) {
+		st.lastStored = msg.Stored
+	}
 	if !st.holdUntil.IsZero() {
 		if !st.pending.put(c, msg, it.Deps, time.Now()) {
 			return stages.ErrDuplicate

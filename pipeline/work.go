@@ -23,6 +23,9 @@ type Message struct {
 	// StreamSeq is the message's sequence number in the audio stream (0 when unknown): it tells
 	// recordings published under one call id apart.
 	StreamSeq uint64
+	// Stored is when the audio stream stored the message (zero when unknown): stream time, in
+	// which a call's quiet is measured (see streamClock).
+	Stored time.Time
 	// Fetch reads an Object Store reference (nil when there is no object store).
 	Fetch ObjectFetcher
 	// Invalid is the rejection of a stream chunk whose headers are wrong past its sequence
