@@ -83,7 +83,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitJS(t, ctx, "the event stream", `document.getElementById('conn').dataset.state === 'open'`, 30*time.Second)
 	waitJS(t, ctx, "the token form to go", `getComputedStyle(document.getElementById('login')).display === 'none'`, 10*time.Second)
 
-	// A call streamed live, agent and customer on two channels; then a reject and a crafted result.
+	// A crafted result and a reject, then a call streamed live, agent and customer on two
+	// channels. The crafted result goes first: the system view shows the models of the latest
+	// result, which must be one of the daemon's (the call's results, published after it).
+	xss := "Tôi 😀 <script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> I feel awful today"
+	publishCrafted(t, js, "console-xss", xss, "awful")
+	publish(t, js, &nats.Msg{Subject: "sentio.audio.console-bad", Data: []byte("this is not audio at all")})
 	const call = "console-call-1"
 	publishCall(t, js, call, []line{
 		{0, "Good morning, how can I help you today?"},
@@ -91,9 +96,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		{0, "Please take this medicine twice a day after meals."},
 		{1, "Thank you so much, I feel much better now."},
 	})
-	publish(t, js, &nats.Msg{Subject: "sentio.audio.console-bad", Data: []byte("this is not audio at all")})
-	xss := "Tôi 😀 <script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> I feel awful today"
-	publishCrafted(t, js, "console-xss", xss, "awful")
 
 	waitJS(t, ctx, "the call in the list", `!!document.querySelector('#calls li[data-call-id="`+call+`"]')`, time.Minute)
 	run(t, ctx, "open the call", chromedp.Click(chromedp.CSS(`#calls li[data-call-id="`+call+`"] a`)))
