@@ -227,7 +227,9 @@ func (s *publishStage) awaitUtterances(ctx context.Context, callID string, deps 
 				"missing", cw.owed, "waited", s.owedWait)
 			return nil
 		default:
-			deadline = time.After(s.owedWait - time.Since(cw.lastFail))
+			// Checked again shortly: the runner records a failure on the inputs just after it
+			// counts the utterance as owed, and recording it wakes nobody.
+			deadline = time.After(min(s.owedWait-time.Since(cw.lastFail), owedRecheck))
 		}
 		if !warned && time.Since(start) >= SummaryWait {
 			warned = true
@@ -247,6 +249,10 @@ func (s *publishStage) awaitUtterances(ctx context.Context, callID string, deps 
 		}
 	}
 }
+
+// owedRecheck is how often a summary waiting for owed utterances checks whether its own inputs
+// failed meanwhile.
+const owedRecheck = 250 * time.Millisecond
 
 // failedDep reports whether one of the inputs has failed already.
 func failedDep(deps []*stages.Txn) bool {
