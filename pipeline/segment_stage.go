@@ -176,8 +176,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 		quiet := s.clock.quietFor(st.lastSeen, st.lastStored, now)
 		if st.expected < st.replayTop && st.pending.len() == 0 && st.held() > 0 && quiet >= s.replayWait {
 			// A replayed call waits for nothing more: the rest of what it had applied was acked.
-			s.flush(st, out)
-			st.expected, st.next16 = st.replayTop, -1
+			s.skipAcked(st, st.replayTop, out)
 		}
 		if quiet < s.idle {
 			continue

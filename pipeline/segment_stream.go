@@ -370,6 +370,15 @@ func (s *segmentStage) start(streams map[string]*callState, st *callState, out s
 	}
 }
 
+// skipAcked cuts a replayed call before the chunks from st.expected up to to, which it had
+// applied before the replay and which did not come back (acked with their published
+// utterances), and goes on from to.
+func (s *segmentStage) skipAcked(st *callState, to uint64, out stages.Emitter[*Work]) {
+	s.flush(st, out)
+	s.log.Info("replayed call goes on without chunks acked before the replay", "call_id", st.callID, "from", st.expected, "to", to-1)
+	st.expected, st.next16 = to, -1
+}
+
 // drainPending applies held chunks that are now in order.
 func (s *segmentStage) drainPending(streams map[string]*callState, st *callState, out stages.Emitter[*Work]) {
 	for {
@@ -393,10 +402,7 @@ func (s *segmentStage) gap(streams map[string]*callState, st *callState, out sta
 	first, _ := st.pending.lowest()
 	if st.expected < st.replayTop {
 		to := min(first, st.replayTop)
-		s.flush(st, out)
-		s.log.Info("replayed call goes on without chunks acked before the replay", "call_id", st.callID, "from", st.expected, "to", to-1)
-		st.expected = to
-		st.next16 = -1
+		s.skipAcked(st, to, out)
 		if to == first {
 			s.drainPending(streams, st, out)
 			return
