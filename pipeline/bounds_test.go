@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sentio-health/sentio/wire"
@@ -40,29 +39,6 @@ func stageFailures(t *testing.T, reg *prometheus.Registry, stage string) float64
 		}
 	}
 	return 0
-}
-
-// dlqEntries reads every DLQ entry there is (waiting briefly for late ones) and describes them
-// for a failure message.
-func (r *rig) dlqEntries() ([]jetstream.Msg, string) {
-	r.t.Helper()
-	ms := collect(r.t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 200*time.Millisecond)
-	var b strings.Builder
-	for _, m := range ms {
-		fmt.Fprintf(&b, "\n  %s %s (delivered %s): %s", m.Subject(), m.Headers().Get(wire.HeaderReasonCode),
-			m.Headers().Get(wire.HeaderDelivered), m.Headers().Get(wire.HeaderReason))
-	}
-	return ms, b.String()
-}
-
-// callResults waits for want results of a call and returns them.
-func (r *rig) callResults(callID string, want int, timeout time.Duration) []wire.Result {
-	r.t.Helper()
-	res := results(r.t, collect(r.t, r.js, r.cfg.NATS.ResultStream, wire.Subject("sentio.results", callID), want, timeout))
-	if len(res) != want {
-		r.t.Fatalf("%s: %d results; want %d", callID, len(res), want)
-	}
-	return res
 }
 
 // README (pipeline.max_calls): "A chunk of a new call beyond it fails and is redelivered later

@@ -76,8 +76,8 @@ func TestStreamAnyChunkLengthGivesTheClipsUtterances(t *testing.T) {
 		summaryOf(t, r, id)
 	}
 	r.settled(20 * time.Second)
-	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
-		t.Fatalf("DLQ holds %d entries for clean streams", len(dlq))
+	if dlq, desc := r.dlqEntries(); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for clean streams:%s", len(dlq), desc)
 	}
 }
 

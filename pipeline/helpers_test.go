@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -355,4 +356,27 @@ func waitForStream(t *testing.T, js jetstream.JetStream, stream string, within t
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// dlqEntries reads every DLQ entry there is (waiting briefly for late ones) and describes them
+// for a failure message.
+func (r *rig) dlqEntries() ([]jetstream.Msg, string) {
+	r.t.Helper()
+	ms := collect(r.t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 200*time.Millisecond)
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "\n  %s %s (delivered %s): %s", m.Subject(), m.Headers().Get(wire.HeaderReasonCode),
+			m.Headers().Get(wire.HeaderDelivered), m.Headers().Get(wire.HeaderReason))
+	}
+	return ms, b.String()
+}
+
+// callResults waits for want results of a call and returns them.
+func (r *rig) callResults(callID string, want int, timeout time.Duration) []wire.Result {
+	r.t.Helper()
+	res := results(r.t, collect(r.t, r.js, r.cfg.NATS.ResultStream, wire.Subject("sentio.results", callID), want, timeout))
+	if len(res) != want {
+		r.t.Fatalf("%s: %d results; want %d", callID, len(res), want)
+	}
+	return res
 }

@@ -167,8 +167,8 @@ func testStreamReplayHole(t *testing.T, midStream bool) {
 		t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
 	}
 	r.settled(10 * time.Second)
-	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
-		t.Fatalf("DLQ holds %d entries for a replayed call: %v", len(dlq), dlq[0].Headers())
+	if dlq, desc := r.dlqEntries(); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a replayed call:%s", len(dlq), desc)
 	}
 }
 

@@ -86,8 +86,8 @@ func TestStreamGivesUtterancesAndSummary(t *testing.T) {
 		t.Fatalf("summary %+v", s)
 	}
 	r.settled(5 * time.Second)
-	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
-		t.Fatalf("DLQ holds %d entries for a clean stream", len(dlq))
+	if dlq, desc := r.dlqEntries(); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a clean stream:%s", len(dlq), desc)
 	}
 }
 
@@ -103,8 +103,8 @@ func TestStreamReorderedWithinTheWindowIsRepaired(t *testing.T) {
 	if len(res) != 3 {
 		t.Fatalf("got %d results; want 3", len(res))
 	}
-	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
-		t.Fatalf("DLQ holds %d entries for a repairable reordering", len(dlq))
+	if dlq, desc := r.dlqEntries(); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a repairable reordering:%s", len(dlq), desc)
 	}
 }
 
@@ -142,8 +142,8 @@ func TestStreamTakenOverMidStreamStartsAtTheEarliestRedeliveredChunk(t *testing.
 		t.Fatalf("summary counts %d utterances; want 3", s.Utterances)
 	}
 	r.settled(5 * time.Second)
-	if dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 0, 100*time.Millisecond); len(dlq) != 0 {
-		t.Fatalf("DLQ holds %d entries for a taken-over call: %v", len(dlq), dlq[0].Headers())
+	if dlq, desc := r.dlqEntries(); len(dlq) != 0 {
+		t.Fatalf("DLQ holds %d entries for a taken-over call:%s", len(dlq), desc)
 	}
 }
 
