@@ -33,6 +33,7 @@ type Bus struct {
 
 	callsMu sync.Mutex
 	calls   jetstream.KeyValue // see Calls
+	audio   audioStream        // see NextStored
 }
 
 // New returns a Bus on js; call Setup (or bus.Setup) before consuming.

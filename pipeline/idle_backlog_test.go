@@ -25,6 +25,47 @@ func (s *busyASR) Transcribe(ctx context.Context, pcm []float32) (asr.Result, er
 	return s.fakeASR.Transcribe(ctx, pcm)
 }
 
+// A call whose next chunks are on the server but not delivered (the server slow or
+// reconnecting, its consumer paused: here paused for longer than idle_flush) did not go quiet:
+// it gives one utterance and no timing cut. make test failed in CI with the busy-daemon test
+// below cut twice after the consumer missed its heartbeats on a loaded machine.
+func TestIdleFlushWaitsForChunksTheServerHasNotDelivered(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil) // idle_flush 2 s
+	live := chunks("live", tone(8, [2]float64{0.5, 7.5}), 20)
+	r.sendChunks(live[:75]) // 1.5 s: the utterance has begun
+	names := bus.NamesOf(r.cfg.NATS)
+	cons, err := r.js.Consumer(t.Context(), names.AudioStream, bus.ConsumerName(r.cfg.NATS, bus.PartitionOf("live")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := cons.Info(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumPending == 0 && info.Delivered.Consumer >= 75 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first 75 chunks were not delivered within 30 s (%d pending)", info.NumPending)
+		}
+	}
+	pause := 3 * r.cfg.Pipeline.IdleFlush
+	if _, err := r.js.PauseConsumer(t.Context(), names.AudioStream, cons.CachedInfo().Name, time.Now().Add(pause)); err != nil {
+		t.Fatal(err)
+	}
+	r.sendChunks(live[75:])
+	sum := summaryOfWithin(t, r, "live", pause+30*time.Second)
+	rec, _, err := bus.New(r.js, r.cfg.NATS, logger(t)).LookupCall(t.Context(), "live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Utterances != 1 || len(rec.Flushes) != 0 {
+		t.Errorf("the call gave %d utterances, with timing cuts recorded after chunks %v; want one utterance and no cut", sum.Utterances, rec.Flushes)
+	}
+	r.settled(30 * time.Second)
+}
+
 // README: an idle cut is made when a call has had "no audio for pipeline.idle_flush" (config:
 // "Flushes a stream-mode call that has received no audio for this long"). A call whose audio has
 // all arrived is not idle while the daemon is behind: here its chunks wait behind another call's

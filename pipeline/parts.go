@@ -72,6 +72,9 @@ type CallRegistry interface {
 	// RecordFlush records that the recording epoch was cut after chunk seq for a reason that
 	// depends on timing, so that a replay cuts there too.
 	RecordFlush(ctx context.Context, callID string, epoch, seq uint64) error
+	// NextStored returns the first message of callID the audio stream stored after stream
+	// sequence after; ok is false when it holds none.
+	NextStored(ctx context.Context, callID string, after uint64) (c bus.StoredChunk, ok bool, err error)
 }
 
 // ObjectFetcher reads large clips from the NATS Object Store (*bus.Bus). Its errors wrapping

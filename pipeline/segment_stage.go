@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sentio-health/sentio/asr/audio"
+	"github.com/sentio-health/sentio/bus"
 	"github.com/sentio-health/sentio/config"
 	"github.com/sentio-health/sentio/segment"
 	"github.com/sentio-health/sentio/stages"
@@ -51,6 +52,9 @@ type segmentStage struct {
 	states map[int]map[string]*callState // per worker, per call
 	// clock measures calls' quiet in stream time (see streamClock).
 	clock streamClock
+	// delivered is the highest audio-stream sequence handed to the stage, per partition (see
+	// onTheWay).
+	delivered [bus.Partitions]atomic.Uint64
 }
 
 // owned reports whether this instance still consumes the call's partition.
@@ -110,6 +114,9 @@ func (s *segmentStage) Process(ctx context.Context, w int, it stages.Item[*Work]
 	msg := it.V.Msg
 	if msg == nil {
 		return fmt.Errorf("segment: an item without an input message reached the first stage")
+	}
+	if msg.Delivered == 1 {
+		raise(&s.delivered[bus.PartitionOf(it.Key)], msg.StreamSeq)
 	}
 	mode, err := wire.ModeOf(msg.Header)
 	if err != nil {
@@ -178,7 +185,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 			// A replayed call waits for nothing more: the rest of what it had applied was acked.
 			s.skipAcked(st, st.replayTop, out)
 		}
-		if quiet < s.idle {
+		if quiet < s.idle || s.onTheWay(ctx, st) {
 			continue
 		}
 		if (st.ended || st.reused || quiet > 6*s.idle) && st.pending.len() == 0 && st.held() == 0 && !now.Before(st.keepUntil) {
@@ -188,6 +195,31 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 		s.cutRecorded(st, "no audio for pipeline.idle_flush", out)
 	}
 	s.overBudget(streams, out)
+}
+
+// onTheWay reports whether a call that looks quiet has its next chunk on the server, stored
+// within pipeline.idle_flush of its latest one but not yet delivered (the server or the
+// consumer slow, paused or reconnecting): the call spoke on, and an idle cut now would split
+// its utterance. Chunks the stage was handed (each partition delivers in stream order) do not
+// count: they were applied or rejected.
+func (s *segmentStage) onTheWay(ctx context.Context, st *callState) bool {
+	if s.registry == nil || st.lastSeq == 0 || st.held() == 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.idle)
+	next, ok, err := s.registry.NextStored(ctx, st.callID, st.lastSeq)
+	cancel()
+	if err != nil {
+		s.log.Debug("could not ask the audio stream for a quiet call's next chunk; cutting it as idle", "call_id", st.callID, "err", err)
+		return false
+	}
+	return ok && next.Seq > s.delivered[bus.PartitionOf(st.callID)].Load() && next.Stored.Sub(st.lastStored) < s.idle
+}
+
+// raise sets v to n when n is larger.
+func raise(v *atomic.Uint64, n uint64) {
+	for o := v.Load(); n > o && !v.CompareAndSwap(o, n); o = v.Load() {
+	}
 }
 
 // Close abandons what the worker holds at shutdown: those chunks are redelivered.

@@ -58,8 +58,10 @@ type callState struct {
 	prompt   string
 	next16   int64 // position after the last applied chunk
 	lastSeen time.Time
-	// lastStored is when the stream stored the call's latest chunk (see streamClock).
+	// lastStored is when the stream stored the call's latest chunk (see streamClock), and
+	// lastSeq that chunk's audio-stream sequence (see onTheWay).
 	lastStored time.Time
+	lastSeq    uint64
 	// holdUntil is set while a call first seen mid-stream waits for earlier chunks to be
 	// redelivered: every chunk is held until then (see TakeOverWait).
 	holdUntil time.Time
@@ -256,6 +258,7 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 	if msg.Stored.After(st.lastStored) {
 		st.lastStored = msg.Stored
 	}
+	st.lastSeq = max(st.lastSeq, msg.StreamSeq)
 	if !st.holdUntil.IsZero() {
 		if !st.pending.put(c, msg, it.Deps, time.Now()) {
 			return stages.ErrDuplicate
