@@ -115,9 +115,7 @@ func (s *segmentStage) Process(ctx context.Context, w int, it stages.Item[*Work]
 	if msg == nil {
 		return fmt.Errorf("segment: an item without an input message reached the first stage")
 	}
-	if msg.Delivered == 1 {
-		raise(&s.delivered[bus.PartitionOf(it.Key)], msg.StreamSeq)
-	}
+	raise(&s.delivered[bus.PartitionOf(it.Key)], msg.StreamSeq)
 	mode, err := wire.ModeOf(msg.Header)
 	if err != nil {
 		return headerReject(err)
@@ -185,7 +183,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 			// A replayed call waits for nothing more: the rest of what it had applied was acked.
 			s.skipAcked(st, st.replayTop, out)
 		}
-		if quiet < s.idle || s.onTheWay(ctx, st) {
+		if quiet < s.idle || s.onTheWay(ctx, st, now) {
 			continue
 		}
 		if (st.ended || st.reused || quiet > 6*s.idle) && st.pending.len() == 0 && st.held() == 0 && !now.Before(st.keepUntil) {
@@ -201,9 +199,10 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 // within pipeline.idle_flush of its latest one but not yet delivered (the server or the
 // consumer slow, paused or reconnecting): the call spoke on, and an idle cut now would split
 // its utterance. Chunks the stage was handed (each partition delivers in stream order) do not
-// count: they were applied or rejected.
-func (s *segmentStage) onTheWay(ctx context.Context, st *callState) bool {
-	if s.registry == nil || st.lastSeq == 0 || st.held() == 0 {
+// count: they were applied or rejected. Nor does a chunk not delivered within the gap wait,
+// the longest the stage waits for a missing chunk.
+func (s *segmentStage) onTheWay(ctx context.Context, st *callState, now time.Time) bool {
+	if s.registry == nil || st.lastSeq == 0 || st.held() == 0 || now.Sub(st.lastSeen) >= s.gapWait {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.idle)
