@@ -175,8 +175,7 @@ func (s *segmentStage) Tick(ctx context.Context, w int, now time.Time, out stage
 			}
 			s.start(streams, st, out)
 		}
-		for st.pending.len() > 0 && (s.gapDue(st, now) || now.Sub(st.lastSeen) >= s.gapWait) {
-			s.gap(streams, st, out)
+		for st.pending.len() > 0 && (s.gapDue(st, now) || now.Sub(st.lastSeen) >= s.gapWait) && s.gap(streams, st, out) {
 		}
 		quiet := s.clock.quietFor(st.lastSeen, st.lastStored, now)
 		if st.expected < st.replayTop && st.pending.len() == 0 && st.held() > 0 && quiet >= s.replayWait {

@@ -121,8 +121,7 @@ func (st *callState) held() int {
 // bound keeps a call within pipeline.max_call_chunks: a call waiting for a missing chunk declares
 // it lost; one buffering a long utterance is cut there.
 func (s *segmentStage) bound(streams map[string]*callState, st *callState, out stages.Emitter[*Work]) {
-	for st.pending.len() > 0 && st.held() >= s.maxCall {
-		s.gap(streams, st, out)
+	for st.pending.len() > 0 && st.held() >= s.maxCall && s.gap(streams, st, out) {
 	}
 	if st.held() >= s.maxCall {
 		s.cutEarly(st, "pipeline.max_call_chunks", out)
@@ -368,8 +367,7 @@ func (s *segmentStage) start(streams map[string]*callState, st *callState, out s
 		s.log.Info("call taken over with chunks missing; taking them for acked by the previous instance, its summary waits for them one more hold",
 			"call_id", st.callID, "holes", fmt.Sprint(st.holes), "hold", s.hold.String())
 	}
-	for st.pending.len() > 0 && s.gapDue(st, time.Now()) {
-		s.gap(streams, st, out)
+	for st.pending.len() > 0 && s.gapDue(st, time.Now()) && s.gap(streams, st, out) {
 	}
 }
 
@@ -393,27 +391,27 @@ func (s *segmentStage) drainPending(streams map[string]*callState, st *callState
 	}
 }
 
-// gap declares the chunks before the first held one lost: what is buffered is cut, one DLQ entry
-// (reason sequence_gap, no audio, the headers of the chunk after the gap, Sentio-Missing naming
-// the lost chunks) reports it, and the call goes on from the chunk after the gap. A missing chunk
-// that turns up later is rejected as late_chunk.
+// gap declares the chunks before the first held one lost: one DLQ entry (reason sequence_gap,
+// no audio, the headers of the chunk after the gap, Sentio-Missing naming the lost chunks)
+// reports it, what is buffered is cut, and the call goes on from the chunk after the gap. A
+// missing chunk that turns up later is rejected as late_chunk. When the DLQ entry cannot be
+// written the call stays where it is (its chunks unacked) and gap reports false: the caller
+// tries again later, so that the report is not lost.
 //
 // In a call replayed from a redelivered chunk, chunks missing below its replayTop were applied
 // before the replay and acked since (their utterance was published): the call is cut there and
 // goes on without a DLQ entry.
-func (s *segmentStage) gap(streams map[string]*callState, st *callState, out stages.Emitter[*Work]) {
+func (s *segmentStage) gap(streams map[string]*callState, st *callState, out stages.Emitter[*Work]) bool {
 	first, _ := st.pending.lowest()
 	if st.expected < st.replayTop {
 		to := min(first, st.replayTop)
 		s.skipAcked(st, to, out)
 		if to == first {
 			s.drainPending(streams, st, out)
-			return
+			return true
 		}
 	}
 	h := st.pending.chunks[first]
-	s.flush(st, out)
-	s.m.chunkProblem(wire.ReasonSequenceGap)
 	reason := fmt.Sprintf("chunks %d..%d of call %s never arrived (waited while %d later chunks came); the call goes on from chunk %d",
 		st.expected, first-1, st.callID, st.pending.len(), first)
 	if s.dlq != nil {
@@ -423,13 +421,17 @@ func (s *segmentStage) gap(streams map[string]*callState, st *callState, out sta
 			Extra: map[string]string{wire.HeaderMissing: fmt.Sprintf("%d-%d", st.expected, first-1)}})
 		cancel()
 		if err != nil {
-			s.log.Error("could not write the sequence gap to the DLQ", "call_id", st.callID, "reason", reason, "err", err)
+			s.log.Error("could not write a sequence gap to the DLQ; the call waits and tries again", "call_id", st.callID, "reason", reason, "err", err)
+			return false
 		}
 	}
+	s.flush(st, out)
+	s.m.chunkProblem(wire.ReasonSequenceGap)
 	s.log.Warn("sequence gap in a stream", "call_id", st.callID, "reason", reason)
 	st.expected = first
 	st.next16 = -1
 	s.drainPending(streams, st, out)
+	return true
 }
 
 // apply feeds an in-order chunk to the channel segmenters. The chunk's own problems reject it

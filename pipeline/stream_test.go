@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"sort"
 	"testing"
@@ -173,6 +174,39 @@ func TestStreamGapGivesOneDLQEntry(t *testing.T) {
 	if len(dlq) != 2 || dlq[1].Headers().Get(wire.HeaderReasonCode) != wire.ReasonLateChunk {
 		t.Fatalf("late chunk: %d DLQ entries, last %v", len(dlq), dlq[len(dlq)-1].Headers())
 	}
+}
+
+// A sequence gap found while the DLQ cannot be written is not lost: the call waits (its chunks
+// stay pending) and reports the gap once the DLQ is back, then goes on. Before, the entry was
+// dropped with an error line and the call went on without it.
+func TestStreamGapWaitsForTheDLQ(t *testing.T) {
+	r := newRig(t, &fakeASR{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := r.js.DeleteStream(ctx, r.cfg.NATS.DLQStream); err != nil {
+		t.Fatal(err)
+	}
+	cs := chunks("gappy", threeBursts, 200)
+	cs = append(cs[:10], cs[11:]...)
+	r.sendChunks(cs)
+	for deadline := time.Now().Add(GapWait(r.cfg) + 60*time.Second); sumMetric(t, r.reg, "sentio_dlq_publish_failures_total") < 1; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the gap was not reported (no failed DLQ write) within the gap wait")
+		}
+	}
+	if _, err := bus.Setup(ctx, r.js, r.cfg.NATS); err != nil { // the DLQ is back
+		t.Fatal(err)
+	}
+	dlq := collect(t, r.js, r.cfg.NATS.DLQStream, "sentio.dlq.>", 1, 60*time.Second)
+	if len(dlq) != 1 || dlq[0].Headers().Get(wire.HeaderReasonCode) != wire.ReasonSequenceGap || dlq[0].Headers().Get(wire.HeaderMissing) != "10-10" {
+		t.Fatalf("%d DLQ entries once the DLQ is back; want one sequence_gap for chunks 10-10", len(dlq))
+	}
+	res := results(t, collect(t, r.js, r.cfg.NATS.ResultStream, "sentio.results.gappy", 3, 30*time.Second))
+	if len(res) != 3 {
+		t.Fatalf("got %d results around the gap; want 3", len(res))
+	}
+	summaryOf(t, r, "gappy")
+	r.settled(15 * time.Second)
 }
 
 // Two interleaved channels with their roles: each channel is segmented on its own.
