@@ -60,7 +60,7 @@ func TestReplayedUtterancePublishesItsEvents(t *testing.T) {
 	cfg := testConfig()
 	cfg.Alerts.Rules = []config.AlertRule{{Name: "cancel", Kind: config.AlertPhrase, Phrases: map[string][]string{"en": {"cancel my appointment"}}}}
 	sink := &crashingEventSink{events: map[string][]byte{}}
-	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(), dedupe: 2 * time.Minute,
+	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(time.Minute), dedupe: 2 * time.Minute,
 		log: slog.New(slog.DiscardHandler), m: newMetrics(prometheus.NewRegistry()), alerts: newAlerter(cfg, sink, nil, nil)}
 	tr := stages.NewTracker(stages.Policy{}, nil, nil)
 	defer tr.Close()
@@ -141,7 +141,7 @@ func TestAlertsOrderIsArrivalNotPubAck(t *testing.T) {
 	}
 	u0, u1, u2 := work(0, 1000), work(5000, 6000), work(6200, 7000)
 	sink := &slowSink{slowID: u1.utteranceID(), entered: make(chan struct{}), release: make(chan struct{})}
-	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(), dedupe: 2 * time.Minute,
+	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(time.Minute), dedupe: 2 * time.Minute,
 		log: slog.New(slog.DiscardHandler), m: newMetrics(prometheus.NewRegistry()), alerts: newAlerter(cfg, sink, nil, nil)}
 	tr := stages.NewTracker(stages.Policy{}, nil, nil)
 	defer tr.Close()

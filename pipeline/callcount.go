@@ -12,9 +12,14 @@ import (
 // failure: an utterance that failed (not rejected) is not published, but its input is Naked and
 // comes back, and the segment stage cuts it again from the redelivered audio. Each utterance cut
 // from a redelivered input repays one owed utterance of its call.
+//
+// An owed utterance that never comes back (its input went to the DLQ, or its call moved to
+// another instance) is forgotten after forgetAfter: summaries stop waiting for it long before
+// (the gap wait).
 type callCounter struct {
-	mu    sync.Mutex
-	calls map[string]*callCount
+	mu          sync.Mutex
+	calls       map[string]*callCount
+	forgetAfter time.Duration
 }
 
 // callCount is one call's entry; it is removed when nothing is in flight or owed.
@@ -33,7 +38,11 @@ type callWait struct {
 	changed        <-chan struct{}
 }
 
-func newCallCounter() *callCounter { return &callCounter{calls: map[string]*callCount{}} }
+// newCallCounter returns a counter that forgets owed utterances after four times the gap wait
+// (ten minutes at least).
+func newCallCounter(gapWait time.Duration) *callCounter {
+	return &callCounter{calls: map[string]*callCount{}, forgetAfter: max(10*time.Minute, 4*gapWait)}
+}
 
 // update applies f to the call's entry, wakes its waiters and drops the entry once it is empty.
 func (c *callCounter) update(call string, f func(e *callCount)) {
@@ -80,6 +89,21 @@ func (c *callCounter) failed(call string) {
 		e.owed++
 		e.lastFail = time.Now()
 	})
+	c.forget(time.Now().Add(-c.forgetAfter))
+}
+
+// forget drops the entries of calls with nothing in flight whose last failure came before
+// cutoff. It runs on each failure, so that entries are bounded by the failures of the last
+// forgetAfter.
+func (c *callCounter) forget(cutoff time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for call, e := range c.calls {
+		if e.inFlight <= 0 && e.lastFail.Before(cutoff) {
+			close(e.changed)
+			delete(c.calls, call)
+		}
+	}
 }
 
 // wait returns the call's counts now and a channel closed on their next change.

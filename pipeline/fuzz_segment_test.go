@@ -263,7 +263,7 @@ func fzRun(t *testing.T, data []byte) {
 	log := slog.New(fzLog{bad: &r.badGaps})
 	r.tr = stages.NewTracker(stages.Policy{MaxDeliver: 3}, slog.New(slog.DiscardHandler), nil)
 	defer r.tr.Close()
-	r.s = newSegmentStage(&cfg, Parts{}, nil, newCallCounter(), log, newMetrics(nil))
+	r.s = newSegmentStage(&cfg, Parts{}, nil, newCallCounter(GapWait(&cfg)), log, newMetrics(nil))
 	owns := func(id string) bool { return r.owned[id] }
 	r.s.owns.Store(&owns)
 	r.note("config: max_call_chunks %d, max_ack_pending %d, workers %d, max_utterance %s, idle %s, gap wait %s, hold %s, close first %v",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sentio-health/sentio/asr"
 	"github.com/sentio-health/sentio/bus"
+	"github.com/sentio-health/sentio/wire"
 )
 
 // busyASR is fakeASR taking d per utterance, as whisper.cpp does on a busy CPU.
@@ -55,7 +56,10 @@ func TestIdleFlushWaitsForChunksTheServerHasNotDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.sendChunks(live[75:])
-	sum := summaryOfWithin(t, r, "live", pause+30*time.Second)
+	if ms := collect(t, r.js, r.cfg.NATS.ResultStream, wire.SummarySubject("sentio.results", "live"), 1, pause+30*time.Second); len(ms) != 1 {
+		t.Fatalf("no summary within %v", pause+30*time.Second)
+	}
+	sum := summaryOf(t, r, "live")
 	rec, _, err := bus.New(r.js, r.cfg.NATS, logger(t)).LookupCall(t.Context(), "live")
 	if err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	}
 	sm := stages.NewMetrics(reg)
 	m := newMetrics(reg)
-	calls := newCallCounter()
+	calls := newCallCounter(GapWait(cfg))
 	pc := cfg.Pipeline
 	q := max(1, pc.QueueSize)
 	// An utterance that fails is not published. Rejected, it never comes back: the call's

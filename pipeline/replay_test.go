@@ -56,7 +56,7 @@ func (s *recordingSink) CallResults(context.Context, string) ([]wire.Result, err
 // is published. First deliveries and clips cost no read of the results.
 func TestReplayedStreamUtteranceIsPublishedOnce(t *testing.T) {
 	sink := &recordingSink{}
-	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(), dedupe: 2 * time.Minute,
+	s := &publishStage{sink: sink, resultPfx: "sentio.results", calls: newCallCounter(time.Minute), dedupe: 2 * time.Minute,
 		log: slog.New(slog.DiscardHandler), m: newMetrics(prometheus.NewRegistry())}
 	tr := stages.NewTracker(stages.Policy{}, nil, nil)
 	defer tr.Close()
