@@ -89,6 +89,36 @@ func TestCallBeyondMaxCallsWaitsForASlot(t *testing.T) {
 	}
 }
 
+// A call that has ended gives its slot to a new call at once, instead of keeping it
+// pipeline.idle_flush for its late chunks (the call registry rejects those): with room for one
+// call, calls one after another are never refused, and a late chunk of the first is still
+// late_chunk.
+func TestEndedCallGivesUpItsSlot(t *testing.T) {
+	cfg := testConfig()
+	cfg.Pipeline.SegmentWorkers = 1
+	cfg.Pipeline.MaxCalls = 1
+	cfg.Pipeline.IdleFlush = time.Minute // the old way, the second call would wait a minute
+	r := newRigWith(t, cfg, &fakeASR{}, nil)
+	first := chunks("first", threeBursts, 200)
+	r.sendChunks(first)
+	if s := summaryOf(t, r, "first"); s.Utterances != 3 {
+		t.Fatalf("first: summary counts %d utterances; want 3", s.Utterances)
+	}
+	r.sendChunks(chunks("second", threeBursts, 200))
+	if s := summaryOf(t, r, "second"); s.Utterances != 3 {
+		t.Fatalf("second: summary counts %d utterances; want 3", s.Utterances)
+	}
+	if n := stageFailures(t, r.reg, StageSegment); n != 0 {
+		t.Errorf("%v chunks of the second call were refused (pipeline.max_calls) while the first had ended", n)
+	}
+	r.sendChunks(first[5:6]) // a late chunk of the first call
+	late := collect(t, r.js, r.cfg.NATS.DLQStream, wire.Subject(r.cfg.NATS.DLQSubject, "first"), 1, 20*time.Second)
+	if len(late) != 1 || late[0].Headers().Get(wire.HeaderReasonCode) != wire.ReasonLateChunk {
+		t.Fatalf("%d DLQ entries for a late chunk of the ended call; want one late_chunk", len(late))
+	}
+	r.settled(10 * time.Second)
+}
+
 // README (pipeline.max_calls): a chunk of a new call beyond the bound "reaches the DLQ after
 // nats.max_deliver such failures" when no slot frees meanwhile; its reason names the setting to
 // size, and the call holding the slot goes on untouched.

@@ -229,6 +229,9 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had ended", c.Seq)
 	}
 	if st == nil && len(streams) >= s.maxCalls {
+		s.evictEnded(streams, time.Now())
+	}
+	if st == nil && len(streams) >= s.maxCalls {
 		return fmt.Errorf("this segment worker holds %d calls (pipeline.max_calls); call %s waits until some end", len(streams), callID)
 	}
 	if st == nil {
@@ -300,6 +303,20 @@ func (s *segmentStage) chunk(ctx context.Context, w int, it stages.Item[*Work], 
 		s.m.chunkProblem(wire.ReasonLateChunk)
 		return stages.Reject(wire.ReasonLateChunk, "chunk %d arrived after the call had moved on to chunk %d (declared lost, or a duplicate)",
 			c.Seq, st.expected)
+	}
+}
+
+// evictEnded makes room for a new call in a full worker: it forgets the calls that ended and
+// hold nothing, which are otherwise kept pipeline.idle_flush to reject their late chunks. The
+// call registry rejects those as well (their record has an End), so it needs the registry.
+func (s *segmentStage) evictEnded(streams map[string]*callState, now time.Time) {
+	if s.registry == nil {
+		return
+	}
+	for id, st := range streams {
+		if st.ended && !st.reused && st.held() == 0 && !now.Before(st.keepUntil) {
+			delete(streams, id)
+		}
 	}
 }
 
