@@ -102,6 +102,9 @@ type Options struct {
 	// Prompt is whisper's initial prompt for this call: words, names and spellings the audio is
 	// likely to contain (drug names, clinic names), at most MaxPromptBytes; empty uses asr.prompt.
 	Prompt string
+	// LanguageHint is the language the audio is likely in (its call's previous utterance's), for
+	// asr.guess_language; it changes the work done, never the result.
+	LanguageHint string
 }
 
 // MaxPromptBytes bounds an initial prompt (asr.prompt, the Sentio-Prompt header): whisper keeps at

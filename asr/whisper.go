@@ -18,6 +18,7 @@ package asr
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 // sentio_muted silences the log on this thread (sentio_set_audio_ctx's expected error line).
 static __thread int sentio_muted;
@@ -171,6 +172,84 @@ static int sentio_detect(struct whisper_context *ctx, struct whisper_state *st, 
 	}
 	return whisper_lang_auto_detect_with_state(ctx, st, 0, threads, probs);
 }
+
+struct sentio_logit {
+	double v;
+	int id;
+};
+
+static int sentio_logit_desc(const void *a, const void *b) {
+	double x = ((const struct sentio_logit *)a)->v, y = ((const struct sentio_logit *)b)->v;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+// sentio_detect_encoded computes whisper's language probabilities from the encoder output the
+// state holds (whisper_full's, for audio of one window), as whisper_lang_auto_detect_with_state
+// does after running the encoder itself: one decoder step on the start-of-transcript token, then
+// a softmax over the language tokens' logits, in double precision and in descending order as
+// whisper.cpp sums them.
+static int sentio_detect_encoded(struct whisper_context *ctx, struct whisper_state *st, int threads, float *probs) {
+	whisper_token sot = whisper_token_sot(ctx);
+	if (whisper_decode_with_state(ctx, st, &sot, 1, 0, threads) != 0) {
+		return -102;
+	}
+	const float *logits = whisper_get_logits_from_state(st);
+	int n = whisper_lang_max_id() + 1;
+	struct sentio_logit *l = malloc(sizeof(struct sentio_logit) * n);
+	if (l == NULL) {
+		return -103;
+	}
+	for (int i = 0; i < n; i++) {
+		l[i].v = logits[whisper_token_lang(ctx, i)];
+		l[i].id = i;
+	}
+	qsort(l, n, sizeof(struct sentio_logit), sentio_logit_desc);
+	double max = l[0].v, sum = 0;
+	for (int i = 0; i < n; i++) {
+		l[i].v = exp(l[i].v - max);
+		sum += l[i].v;
+	}
+	for (int i = 0; i < n; i++) {
+		probs[l[i].id] = (float)(l[i].v / sum);
+	}
+	int best = l[0].id;
+	free(l);
+	return best;
+}
+
+// sentio_no_speech computes whisper.cpp's no-speech probability from the first row of the
+// state's logits, as whisper_full does (log-softmax over the vocabulary in single precision):
+// whisper_full reads that row before its own decoder has written it, so it holds the logits
+// of the start-of-transcript step that language detection decoded.
+static float sentio_no_speech(struct whisper_context *ctx, struct whisper_state *st) {
+	const float *logits = whisper_get_logits_from_state(st);
+	int n = whisper_n_vocab(ctx);
+	float max = -INFINITY;
+	for (int i = 0; i < n; i++) {
+		if (logits[i] > max) {
+			max = logits[i];
+		}
+	}
+	float sum = 0.0f;
+	for (int i = 0; i < n; i++) {
+		if (logits[i] > -INFINITY) {
+			sum += expf(logits[i] - max);
+		}
+	}
+	float lse = logf(sum) + max;
+	float l = logits[whisper_token_nosp(ctx)];
+	return l == -INFINITY ? 0.0f : expf(l - lse);
+}
+
+// sentio_force_no_speech sets the no-speech logit of the first row of the state's logits (tests:
+// a stale row on the other side of the threshold).
+static void sentio_force_no_speech(struct whisper_context *ctx, struct whisper_state *st, float v) {
+	whisper_get_logits_from_state(st)[whisper_token_nosp(ctx)] = v;
+}
+
+static float sentio_no_speech_thold(void) {
+	return whisper_full_default_params(WHISPER_SAMPLING_GREEDY).no_speech_thold;
+}
 */
 import "C"
 
@@ -181,6 +260,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/sentio-health/sentio/config"
@@ -212,13 +292,19 @@ type Engine struct {
 	// noWords turns word timings off (asr.word_timings false): no DTW, no token timestamps, no
 	// Result.Words.
 	noWords bool
+	// lastLang is the language last detected (see guess).
+	lastLang atomic.Value
+	// guessStats counts what became of language guesses (see decodeGuessing).
+	guessStats struct{ held, missed, redone atomic.Int64 }
 }
 
 // worker is one whisper state with what it needs to run alone.
 type worker struct {
 	state *C.struct_whisper_state
-	vad   *VAD
-	abort *C.int
+	// decoded says the state has run the decoder: its logits hold a row (see sentio_no_speech).
+	decoded bool
+	vad     *VAD
+	abort   *C.int
 }
 
 // Open loads cfg.Model once and prepares workers workers (at least 1), each with its own
@@ -489,25 +575,36 @@ func (e *Engine) TranscribeWith(ctx context.Context, pcm []float32, opt Options)
 		return res, fmt.Errorf("asr: %w", context.Cause(ctx))
 	}
 
-	// Language: forced, or whisper's probabilities restricted to the configured languages.
+	var cprompt *C.char
+	if prompt != "" {
+		cprompt = C.CString(prompt)
+		defer C.free(unsafe.Pointer(cprompt))
+	}
+	// A model with a short window (the bundled one: 6 s) decodes without timestamps, and
+	// whisper.cpp then moves on by 30 s after each window, skipping the rest of it: when the
+	// audio is longer than a window, whisper_full gets one piece of at most one window at a time
+	// (each VAD stretch, split when longer), placed by its position.
+	win := e.windowSamples()
+	pieces := win < 30*SampleRate && len(audio) > win*97/100
+
+	// Language: forced, or whisper's probabilities restricted to the configured languages:
+	// from the transcription's own encoder output when a guess of the language holds
+	// (asr.guess_language), else from an encoder pass of their own first.
 	melReady := false
 	if lang != "" {
 		res.Language, res.LanguageProb = lang, 1
+	} else if guess := e.guess(opt.LanguageHint); guess != "" && !pieces && w.decoded {
+		done, err := e.decodeGuessing(ctx, w, decodeRequest{audio: audio, spans: spans, prompt: cprompt}, guess, &res)
+		if err != nil || done {
+			return res, err
+		}
+		melReady = true
 	} else {
 		probs := make([]C.float, int(C.whisper_lang_max_id())+1)
 		if rc := C.sentio_detect(e.ctx, w.state, (*C.float)(&audio[0]), C.int(len(audio)), C.int(e.cfg.Threads), C.int(e.audioCtx(len(audio))), &probs[0]); rc < 0 {
 			return res, fmt.Errorf("asr: whisper.cpp language detection failed (code %d)", int(rc))
 		}
-		all := make(map[string]float32, len(e.langs))
-		for _, l := range e.langs {
-			all[l] = float32(probs[e.langIDs[l]])
-		}
-		res.LanguageProbs, res.Language, res.LanguageProb = restrict(all, e.langs)
-		for i, p := range probs {
-			if float32(p) > res.DetectedProb {
-				res.Detected, res.DetectedProb = C.GoString(C.whisper_lang_str(C.int(i))), float32(p)
-			}
-		}
+		e.setLanguage(&res, probs)
 		melReady = true
 	}
 	if err := ctx.Err(); err != nil {
@@ -516,41 +613,127 @@ func (e *Engine) TranscribeWith(ctx context.Context, pcm []float32, opt Options)
 
 	clang := C.CString(res.Language)
 	defer C.free(unsafe.Pointer(clang))
-	var cprompt *C.char
-	if prompt != "" {
-		cprompt = C.CString(prompt)
-		defer C.free(unsafe.Pointer(cprompt))
-	}
-	if win := e.windowSamples(); win < 30*SampleRate && len(audio) > win*97/100 {
-		// A model with a short window (the bundled one: 6 s) decodes without timestamps, and
-		// whisper.cpp then moves on by 30 s after each window, skipping the rest of it: when the
-		// audio is longer than a window, give whisper_full one piece of at most one window at a
-		// time (each VAD stretch, split when longer) and place the segments by its position.
-		var pieces []speechSpan
+	res.Segments = []Segment{}
+	res.Words = nil
+	if pieces {
+		var parts []speechSpan
 		if spans != nil {
-			pieces = spans
+			parts = spans
 		} else {
-			pieces = []speechSpan{{srcStart: 0, srcEnd: len(pcm)}}
+			parts = []speechSpan{{srcStart: 0, srcEnd: len(pcm)}}
 		}
-		res.Segments = []Segment{}
-		for _, p := range splitSpans(pieces, win*97/100) {
+		for _, p := range splitSpans(parts, win*97/100) {
 			req := decodeRequest{audio: pcm[p.srcStart:p.srcEnd], offsetMS: int64(p.srcStart) * 1000 / SampleRate, lang: clang, prompt: cprompt}
 			if err := e.decode(ctx, w, req, &res); err != nil {
 				return res, err
 			}
 		}
 	} else {
-		res.Segments = []Segment{}
 		req := decodeRequest{audio: audio, melReady: melReady, spans: spans, lang: clang, prompt: cprompt}
 		if err := e.decode(ctx, w, req, &res); err != nil {
 			return res, err
 		}
 	}
+	e.finish(&res)
+	return res, nil
+}
+
+// finish completes a transcription's result.
+func (e *Engine) finish(res *Result) {
 	res.Text = joinText(res.Segments)
 	if res.Words == nil {
 		res.Words = []Word{}
 	}
-	return res, nil
+}
+
+// guess returns the language to decode in before detection confirms it (asr.guess_language):
+// the hint (the call's previous utterance's language), else the last language detected; ""
+// when there is none to guess.
+func (e *Engine) guess(hint string) string {
+	if !e.cfg.GuessLanguage || !e.multilingual {
+		return ""
+	}
+	if _, ok := e.langIDs[hint]; ok {
+		return hint
+	}
+	last, _ := e.lastLang.Load().(string)
+	return last
+}
+
+// decodeGuessing decodes req in the guessed language, then reads whisper's language
+// probabilities from that pass's encoder output (one decoder step, no encoder pass of its own).
+// When the language detected is the guess, res is complete and done is true. Otherwise res holds
+// the language detected, and the worker's state the audio's spectrogram, for decoding again.
+//
+// whisper_full takes its no-speech probability from logits its state holds from before (see
+// sentio_no_speech): after detection first, those of this audio's start of transcript; here,
+// the previous utterance's. The probability is set right afterwards, and in the rare case that
+// the two fall on different sides of whisper's no-speech threshold (which decides whether a
+// window is silence, and whether to fall back to a higher temperature) the audio is decoded
+// again with the right one, so that the result is the one detection first gives.
+func (e *Engine) decodeGuessing(ctx context.Context, w *worker, req decodeRequest, guess string, res *Result) (done bool, err error) {
+	req.lang = C.CString(guess)
+	defer C.free(unsafe.Pointer(req.lang))
+	stale := float32(C.sentio_no_speech(e.ctx, w.state))
+	trial := *res
+	trial.Segments = []Segment{}
+	if err := e.decode(ctx, w, req, &trial); err != nil {
+		return false, err
+	}
+	probs := make([]C.float, int(C.whisper_lang_max_id())+1)
+	if rc := C.sentio_detect_encoded(e.ctx, w.state, C.int(e.cfg.Threads), &probs[0]); rc < 0 {
+		return false, fmt.Errorf("asr: whisper.cpp language detection failed (code %d)", int(rc))
+	}
+	e.setLanguage(&trial, probs)
+	if trial.Language != guess {
+		e.guessStats.missed.Add(1)
+		res.Language, res.LanguageProb, res.LanguageProbs = trial.Language, trial.LanguageProb, trial.LanguageProbs
+		res.Detected, res.DetectedProb = trial.Detected, trial.DetectedProb
+		return false, nil
+	}
+	noSpeech, thold := float32(C.sentio_no_speech(e.ctx, w.state)), float32(C.sentio_no_speech_thold())
+	if (stale > thold) != (noSpeech > thold) {
+		e.guessStats.redone.Add(1)
+		trial.Segments, trial.Words = []Segment{}, nil
+		req.melReady = true
+		if err := e.decode(ctx, w, req, &trial); err != nil {
+			return false, err
+		}
+	}
+	e.guessStats.held.Add(1)
+	for i := range trial.Segments {
+		trial.Segments[i].NoSpeechProb = noSpeech
+	}
+	*res = trial
+	e.finish(res)
+	return true, nil
+}
+
+// forceStaleNoSpeech makes the no-speech probability whisper_full will read from a worker's
+// state (see decodeGuessing) v's softmax share, for tests of the case where it falls on the
+// other side of the threshold. The worker must have decoded once.
+func (e *Engine) forceStaleNoSpeech(v float32) {
+	w := <-e.free
+	defer func() { e.free <- w }()
+	if w.decoded {
+		C.sentio_force_no_speech(e.ctx, w.state, C.float(v))
+	}
+}
+
+// setLanguage sets res's language from whisper's probabilities over every language it knows:
+// the most probable of the configured languages, and the most probable of all.
+func (e *Engine) setLanguage(res *Result, probs []C.float) {
+	all := make(map[string]float32, len(e.langs))
+	for _, l := range e.langs {
+		all[l] = float32(probs[e.langIDs[l]])
+	}
+	res.LanguageProbs, res.Language, res.LanguageProb = restrict(all, e.langs)
+	e.lastLang.Store(res.Language)
+	for i, p := range probs {
+		if float32(p) > res.DetectedProb {
+			res.Detected, res.DetectedProb = C.GoString(C.whisper_lang_str(C.int(i))), float32(p)
+		}
+	}
 }
 
 // speech runs the worker's Silero VAD over pcm and returns the speech stretches, each extended
@@ -613,6 +796,7 @@ func (e *Engine) decode(ctx context.Context, w *worker, req decodeRequest, res *
 	if rc != 0 {
 		return fmt.Errorf("asr: whisper.cpp transcription failed (whisper_full code %d)", int(rc))
 	}
+	w.decoded = true
 	pieceMS := int64(len(audio)) * 1000 / SampleRate
 	nseg := int(C.whisper_full_n_segments_from_state(w.state))
 	for i := 0; i < nseg; i++ {

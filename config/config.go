@@ -200,6 +200,14 @@ type ASR struct {
 	// 4-6 times faster, but they were trained on whole windows only and what it costs them in
 	// accuracy could not be measured here (README, Performance): measure on your audio first.
 	AdaptiveAudioCtx bool `yaml:"adaptive_audio_ctx"`
+	// GuessLanguage runs language detection on the encoder output of the transcription itself:
+	// an utterance is decoded in the language of its call's previous utterance (or the last one
+	// detected), then whisper's language probabilities are read from that pass with one decoder
+	// step. When the guess holds, detection costs no encoder pass of its own; when it does not,
+	// the utterance is decoded again in the detected language. Text and language are the same
+	// as with false (detection first, then decoding: two encoder passes). Used when asr.language
+	// is empty and the utterance fits one window.
+	GuessLanguage bool `yaml:"guess_language"`
 	// NoTimestamps decodes without timestamp tokens (whisper-cli -nt): segments then span the
 	// whole window. For models trained without timestamps; official whisper models want false.
 	NoTimestamps bool `yaml:"no_timestamps"`

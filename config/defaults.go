@@ -67,8 +67,9 @@ func Defaults() Config {
 			UseGPU:    true,
 			// Generous: an utterance is at most 30 s of audio, which a slow CPU transcribes in
 			// well under a minute.
-			CallTimeout: 5 * time.Minute,
-			WordTimings: true,
+			CallTimeout:   5 * time.Minute,
+			WordTimings:   true,
+			GuessLanguage: true,
 		},
 		LangID: LangID{
 			Languages:     append([]string(nil), langs...),

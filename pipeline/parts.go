@@ -16,8 +16,9 @@ type Transcriber interface {
 	Transcribe(ctx context.Context, pcm []float32) (asr.Result, error)
 }
 
-// PromptTranscriber is a Transcriber that also takes per-call options, whisper's initial prompt
-// among them (asr.Engine). Without it a call's Sentio-Prompt is not used.
+// PromptTranscriber is a Transcriber that also takes per-call options (asr.Engine): whisper's
+// initial prompt, and the call's last language as its guess. Without it a call's Sentio-Prompt
+// is not used.
 type PromptTranscriber interface {
 	TranscribeWith(ctx context.Context, pcm []float32, opt asr.Options) (asr.Result, error)
 }

@@ -90,7 +90,7 @@ func Build(cfg *config.Config, parts Parts, sink Sink, dlq Noticer, policy stage
 	pub.alerts = newAlerter(cfg, sink, log, reg)
 	p := stages.New[*Work](sm,
 		stages.Spec[*Work]{Stage: seg, Workers: max(1, pc.SegmentWorkers), Queue: q, Keyed: true, TickEvery: time.Second},
-		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR, wd: wd, limit: cfg.ASR.CallTimeout}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: unpublished},
+		stages.Spec[*Work]{Stage: &asrStage{t: parts.ASR, wd: wd, limit: cfg.ASR.CallTimeout, langs: newCallLanguages(max(1, pc.MaxCalls))}, Workers: max(1, pc.ASRWorkers), Queue: q, Retries: 1, OnError: unpublished},
 		stages.Spec[*Work]{Stage: &langidStage{id: parts.LangID}, Workers: 1, Queue: q, OnError: unpublished},
 		stages.Spec[*Work]{Stage: &reasonStage{r: parts.Reasoner, wd: wd, limit: cfg.Reasoning.CallTimeout,
 			history: newCallHistory(cfg.Reasoning.LLM.ContextUtterances, pc.MaxCalls)}, Workers: max(1, pc.ReasonWorkers), Queue: q, Retries: 1, OnError: unpublished},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/sentio-health/sentio/asr"
@@ -19,6 +20,34 @@ type asrStage struct {
 	t     Transcriber
 	wd    *stages.Watchdog
 	limit time.Duration
+	// langs remembers each call's last language, whisper's guess for the next utterance
+	// (asr.guess_language).
+	langs *callLanguages
+}
+
+// callLanguages is the language of each call's last utterance, for pipeline.max_calls calls.
+type callLanguages struct {
+	mu  sync.Mutex
+	lru *callLRU[string]
+}
+
+func newCallLanguages(maxCalls int) *callLanguages {
+	return &callLanguages{lru: newCallLRU[string](maxCalls)}
+}
+
+func (c *callLanguages) get(callID string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.lru.peek(callID); l != nil {
+		return *l
+	}
+	return ""
+}
+
+func (c *callLanguages) set(callID, lang string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.lru.get(callID) = lang
 }
 
 var _ stages.Stage[*Work] = (*asrStage)(nil)
@@ -33,12 +62,15 @@ func (s *asrStage) Process(ctx context.Context, worker int, it stages.Item[*Work
 		end := s.wd.Begin(StageASR, worker, s.limit)
 		var res asr.Result
 		var err error
-		if pt, ok := s.t.(PromptTranscriber); ok && w.Prompt != "" {
-			res, err = pt.TranscribeWith(ctx, w.PCM, asr.Options{Prompt: w.Prompt})
+		if pt, ok := s.t.(PromptTranscriber); ok {
+			res, err = pt.TranscribeWith(ctx, w.PCM, asr.Options{Prompt: w.Prompt, LanguageHint: s.langs.get(w.CallID)})
 		} else {
 			res, err = s.t.Transcribe(ctx, w.PCM)
 		}
 		end()
+		if err == nil && res.Language != "" {
+			s.langs.set(w.CallID, res.Language)
+		}
 		switch {
 		case errors.Is(err, asr.ErrEmptyAudio):
 			res = asr.Result{}
